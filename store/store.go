@@ -1,0 +1,187 @@
+// Package store owns the directory: the domain types (users, groups and
+// memberships, shared folders, apps, upstream IdPs, API credentials, MFA
+// enrolments and audit events) and the small per-aggregate interfaces through
+// which every other package reads and changes them.
+//
+// Backends live in sub-packages named after their technology: store/sqlite
+// (the embedded default) and store/postgres (for several nodes). Both are built
+// on store/sqlstore and pass the conformance suite in store/storetest.
+//
+// Transactions: every request-level operation runs inside one call to
+// Store.Tx, so that a change and the audit event that records it are written
+// together or not at all. Outside Tx the same interfaces are available on the
+// Store itself; each such call is its own transaction.
+//
+// Decisions:
+//   - Emails (the username) are unique without regard to case and are stored
+//     as given after trimming; lookups fold case.
+//   - IDs are positive int64s assigned by the backend; LastPass-compatible
+//     APIs print them as decimal strings.
+//   - Deleting a user or group removes its memberships and folder shares in
+//     the same transaction; deleting a user removes their MFA enrolments.
+//   - Secrets never reach the store in clear: API credentials carry a hash,
+//     MFA enrolments carry bytes the caller has already encrypted.
+//
+// The store imports only audit (layer 0); it never imports session, web or a
+// domain package.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/portcullis/portcullis/audit"
+)
+
+// Sentinel errors returned by every backend, possibly wrapped.
+var (
+	// ErrNotFound means the requested record does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict means a uniqueness rule would be broken (an email, a group
+	// or app name already taken) or a referenced record is missing.
+	ErrConflict = errors.New("store: conflict")
+	// ErrUnavailable means the backend could not be reached.
+	ErrUnavailable = errors.New("store: unavailable")
+)
+
+// Store is a backend: the aggregate interfaces plus transactions, health and
+// lifecycle.
+type Store interface {
+	Tx
+	// InTx runs fn in one transaction. If fn returns an error, or panics,
+	// nothing it wrote is kept.
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+	// Ping reports whether the backend answers.
+	Ping(ctx context.Context) error
+	// Close releases the backend's resources.
+	Close() error
+}
+
+// Tx is everything one can read or change inside a transaction.
+type Tx interface {
+	Users
+	Groups
+	Folders
+	Apps
+	IdPs
+	Credentials
+	Enrolments
+	Events
+}
+
+// Users is the user aggregate.
+type Users interface {
+	// CreateUser inserts u, setting u.ID and u.CreatedAt. ErrConflict if the
+	// email is taken.
+	CreateUser(ctx context.Context, u *User) error
+	// User returns the user with that ID.
+	User(ctx context.Context, id int64) (User, error)
+	// UserByEmail returns the user with that email, ignoring case.
+	UserByEmail(ctx context.Context, email string) (User, error)
+	// ListUsers returns the users matching f, ordered by ID, and the total
+	// number matching f before Offset and Limit apply.
+	ListUsers(ctx context.Context, f UserFilter) ([]User, int, error)
+	// UpdateUser replaces every mutable field of the user with u.ID
+	// (email, name, password hash, flags, attributes, timestamps).
+	UpdateUser(ctx context.Context, u User) error
+	// DeleteUser removes the user, their memberships, folder shares and MFA
+	// enrolments.
+	DeleteUser(ctx context.Context, id int64) error
+}
+
+// Groups is the group and membership aggregate.
+type Groups interface {
+	// CreateGroup inserts g, setting g.ID and g.CreatedAt. ErrConflict if the
+	// name is taken (ignoring case).
+	CreateGroup(ctx context.Context, g *Group) error
+	Group(ctx context.Context, id int64) (Group, error)
+	GroupByName(ctx context.Context, name string) (Group, error)
+	// ListGroups returns every group ordered by name.
+	ListGroups(ctx context.Context) ([]Group, error)
+	// RenameGroup changes a group's name. ErrConflict if taken.
+	RenameGroup(ctx context.Context, id int64, name string) error
+	DeleteGroup(ctx context.Context, id int64) error
+	// AddMember is idempotent: adding a present member is not an error.
+	AddMember(ctx context.Context, groupID, userID int64) error
+	// RemoveMember is idempotent.
+	RemoveMember(ctx context.Context, groupID, userID int64) error
+	// Members returns the group's users ordered by ID.
+	Members(ctx context.Context, groupID int64) ([]User, error)
+	// UserGroups returns the groups the user belongs to, ordered by name.
+	UserGroups(ctx context.Context, userID int64) ([]Group, error)
+}
+
+// Folders is the shared-folder aggregate.
+type Folders interface {
+	CreateFolder(ctx context.Context, f *Folder) error
+	Folder(ctx context.Context, id int64) (Folder, error)
+	FolderByName(ctx context.Context, name string) (Folder, error)
+	// ListFolders returns every folder, with members and apps, ordered by ID.
+	ListFolders(ctx context.Context) ([]Folder, error)
+	DeleteFolder(ctx context.Context, id int64) error
+	// ShareFolder adds or updates one member's permissions.
+	ShareFolder(ctx context.Context, folderID int64, m FolderMember) error
+	// UnshareFolder removes one member; idempotent.
+	UnshareFolder(ctx context.Context, folderID int64, kind MemberKind, memberID int64) error
+	// AddFolderApp and RemoveFolderApp are idempotent.
+	AddFolderApp(ctx context.Context, folderID, appID int64) error
+	RemoveFolderApp(ctx context.Context, folderID, appID int64) error
+}
+
+// Apps is the aggregate of applications behind the gateway (SAML service
+// providers and forward-auth sites).
+type Apps interface {
+	CreateApp(ctx context.Context, a *App) error
+	App(ctx context.Context, id int64) (App, error)
+	AppByName(ctx context.Context, name string) (App, error)
+	ListApps(ctx context.Context) ([]App, error)
+	// UpdateApp replaces every mutable field of the app with a.ID.
+	UpdateApp(ctx context.Context, a App) error
+	DeleteApp(ctx context.Context, id int64) error
+}
+
+// IdPs is the aggregate of upstream identity providers.
+type IdPs interface {
+	CreateIdP(ctx context.Context, p *IdP) error
+	IdP(ctx context.Context, id int64) (IdP, error)
+	IdPByName(ctx context.Context, name string) (IdP, error)
+	ListIdPs(ctx context.Context) ([]IdP, error)
+	UpdateIdP(ctx context.Context, p IdP) error
+	DeleteIdP(ctx context.Context, id int64) error
+}
+
+// Credentials is the aggregate of API credentials.
+type Credentials interface {
+	// PutCredential inserts c, or replaces the credential with the same kind
+	// and name (so the old secret stops working in the same transaction).
+	PutCredential(ctx context.Context, c *Credential) error
+	// Credential returns the credential of that kind and name.
+	Credential(ctx context.Context, kind CredentialKind, name string) (Credential, error)
+	// CredentialByClientID returns the credential of that kind and client ID.
+	CredentialByClientID(ctx context.Context, kind CredentialKind, clientID string) (Credential, error)
+	ListCredentials(ctx context.Context, kind CredentialKind) ([]Credential, error)
+	DeleteCredential(ctx context.Context, id int64) error
+	TouchCredential(ctx context.Context, id int64, at time.Time) error
+}
+
+// Enrolments is the aggregate of MFA enrolments.
+type Enrolments interface {
+	CreateEnrolment(ctx context.Context, e *Enrolment) error
+	Enrolment(ctx context.Context, id int64) (Enrolment, error)
+	// UserEnrolments returns the user's enrolments ordered by ID.
+	UserEnrolments(ctx context.Context, userID int64) ([]Enrolment, error)
+	UpdateEnrolment(ctx context.Context, e Enrolment) error
+	DeleteEnrolment(ctx context.Context, id int64) error
+	// DeleteUserEnrolments removes all of a user's enrolments and returns
+	// how many there were.
+	DeleteUserEnrolments(ctx context.Context, userID int64) (int, error)
+}
+
+// Events is the audit trail. It satisfies audit.Recorder.
+type Events interface {
+	// Record appends e, setting e.ID (and e.Time when zero).
+	Record(ctx context.Context, e *audit.Event) error
+	// ListEvents returns events matching f, newest first.
+	ListEvents(ctx context.Context, f EventFilter) ([]audit.Event, error)
+}
