@@ -1,0 +1,137 @@
+// Package config owns the gateway's configuration: the YAML schema, the
+// embedded defaults, the GATEWAY_* environment overrides and the validation
+// that reports every problem at once.
+//
+// Every key can be set in the environment as GATEWAY_<PATH>, the path's
+// segments upper-cased and joined by "_": sessions.redis_url is
+// GATEWAY_SESSIONS_REDIS_URL. The environment wins over the file. List values
+// (trusted_proxies) are comma-separated in the environment; structured values
+// (forward_auth.rules) are given as YAML or JSON text.
+//
+// Decisions:
+//   - Unknown keys in the file are errors (a typo must not silently fall back
+//     to a default). Unknown GATEWAY_* variables are reported as warnings,
+//     since the environment is shared with other programs; GATEWAY_TEST_* is
+//     reserved for the test suite and ignored.
+//   - Durations are Go duration strings ("90s", "12h").
+//   - Argon2id defaults follow the OWASP Password Storage Cheat Sheet's first
+//     recommendation: m=19 MiB, t=2, p=1.
+//   - With no database configured, SQLite at <data_dir>/portcullis.db.
+//
+// config is layer 0: it imports only the standard library and the YAML parser.
+package config
+
+import (
+	"time"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	Listen          string      `yaml:"listen"`
+	BaseURL         string      `yaml:"base_url"`
+	DataDir         string      `yaml:"data_dir"`
+	Database        string      `yaml:"database"`
+	MasterSecret    string      `yaml:"master_secret"`
+	TemplatesDir    string      `yaml:"templates_dir"`
+	TrustedProxies  []string    `yaml:"trusted_proxies"`
+	ShutdownTimeout Duration    `yaml:"shutdown_timeout"`
+	MaxBodyBytes    int64       `yaml:"max_body_bytes"`
+	Log             Log         `yaml:"log"`
+	Sessions        Sessions    `yaml:"sessions"`
+	Passwords       Passwords   `yaml:"passwords"`
+	Login           Login       `yaml:"login"`
+	Admin           Admin       `yaml:"admin"`
+	Enterprise      Enterprise  `yaml:"enterprise"`
+	ForwardAuth     ForwardAuth `yaml:"forward_auth"`
+
+	// Warnings lists problems that do not stop the gateway (unknown
+	// GATEWAY_* variables). Not a configuration key.
+	Warnings []string `yaml:"-"`
+}
+
+// Log configures structured logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug|info|warn|error
+	Format string `yaml:"format"` // text|json
+}
+
+// Sessions configures the session backend and cookie.
+type Sessions struct {
+	Store           string   `yaml:"store"` // memory|redis
+	RedisURL        string   `yaml:"redis_url"`
+	IdleTimeout     Duration `yaml:"idle_timeout"`
+	AbsoluteTimeout Duration `yaml:"absolute_timeout"`
+	CookieName      string   `yaml:"cookie_name"`
+	CookieDomain    string   `yaml:"cookie_domain"`
+}
+
+// Passwords configures password hashing.
+type Passwords struct {
+	Argon2 Argon2 `yaml:"argon2"`
+	// MinLength is the shortest password accepted when one is set.
+	MinLength int `yaml:"min_length"`
+}
+
+// Argon2 holds argon2id parameters.
+type Argon2 struct {
+	MemoryKiB   uint32 `yaml:"memory_kib"`
+	Iterations  uint32 `yaml:"iterations"`
+	Parallelism uint8  `yaml:"parallelism"`
+}
+
+// Login configures throttling of failed logins. Failures are counted in the
+// session backend, per user and per client IP, in fixed windows.
+type Login struct {
+	MaxFailuresPerUser int      `yaml:"max_failures_per_user"`
+	MaxFailuresPerIP   int      `yaml:"max_failures_per_ip"`
+	Window             Duration `yaml:"window"`
+}
+
+// Admin configures the account created on first start.
+type Admin struct {
+	Email string `yaml:"email"`
+}
+
+// Enterprise configures the LastPass-compatible Enterprise API.
+type Enterprise struct {
+	CID string `yaml:"cid"`
+}
+
+// ForwardAuth configures the authentication gate in front of apps.
+type ForwardAuth struct {
+	Rules []Rule `yaml:"rules"`
+}
+
+// Rule is one forward-auth access rule; the first match wins.
+type Rule struct {
+	Host      string   `yaml:"host"`
+	Path      string   `yaml:"path"`
+	Methods   []string `yaml:"methods"`
+	Policy    string   `yaml:"policy"` // bypass|one_factor|two_factor|deny
+	Groups    []string `yaml:"groups"`
+	MaxMFAAge Duration `yaml:"max_mfa_age"`
+}
+
+// Defaults returns the embedded defaults: one node, no services.
+func Defaults() Config {
+	return Config{
+		Listen:          ":8080",
+		BaseURL:         "http://localhost:8080",
+		DataDir:         "./data",
+		ShutdownTimeout: Duration(15 * time.Second),
+		MaxBodyBytes:    1 << 20,
+		Log:             Log{Level: "info", Format: "text"},
+		Sessions: Sessions{
+			Store:           "memory",
+			IdleTimeout:     Duration(time.Hour),
+			AbsoluteTimeout: Duration(12 * time.Hour),
+			CookieName:      "portcullis_session",
+		},
+		Passwords: Passwords{
+			Argon2:    Argon2{MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1},
+			MinLength: 12,
+		},
+		Login: Login{MaxFailuresPerUser: 5, MaxFailuresPerIP: 50, Window: Duration(15 * time.Minute)},
+		Admin: Admin{Email: "admin@localhost"},
+	}
+}

@@ -1,0 +1,231 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// check is one validation rule: it returns a problem, or "" when the value
+// is fine.
+type check struct {
+	key string
+	fn  func(c *Config) string
+}
+
+// checks is the table of rules Validate runs; each names the key it checks.
+var checks = []check{
+	{"listen", func(c *Config) string { return checkListen(c.Listen) }},
+	{"base_url", func(c *Config) string { return checkBaseURL(c.BaseURL) }},
+	{"data_dir", func(c *Config) string { return nonEmpty(c.DataDir) }},
+	{"database", func(c *Config) string { return checkDatabase(c.Database) }},
+	{"master_secret", func(c *Config) string { return checkSecret(c.MasterSecret) }},
+	{"trusted_proxies", func(c *Config) string { return checkProxies(c.TrustedProxies) }},
+	{"shutdown_timeout", func(c *Config) string { return positive(c.ShutdownTimeout) }},
+	{"max_body_bytes", func(c *Config) string { return between(c.MaxBodyBytes, 1024, 64<<20) }},
+	{"log.level", func(c *Config) string { return oneOf(c.Log.Level, "debug", "info", "warn", "error") }},
+	{"log.format", func(c *Config) string { return oneOf(c.Log.Format, "text", "json") }},
+	{"sessions.store", func(c *Config) string { return oneOf(c.Sessions.Store, "memory", "redis") }},
+	{"sessions.redis_url", func(c *Config) string { return checkRedisURL(c.Sessions) }},
+	{"sessions.idle_timeout", func(c *Config) string { return positive(c.Sessions.IdleTimeout) }},
+	{"sessions.absolute_timeout", func(c *Config) string { return checkAbsolute(c.Sessions) }},
+	{"sessions.cookie_name", func(c *Config) string { return checkCookieName(c.Sessions.CookieName) }},
+	{"passwords.argon2.memory_kib", func(c *Config) string {
+		return between(int64(c.Passwords.Argon2.MemoryKiB), 8*1024, 4<<20)
+	}},
+	{"passwords.argon2.iterations", func(c *Config) string { return between(int64(c.Passwords.Argon2.Iterations), 1, 100) }},
+	{"passwords.argon2.parallelism", func(c *Config) string { return between(int64(c.Passwords.Argon2.Parallelism), 1, 64) }},
+	{"passwords.min_length", func(c *Config) string { return between(int64(c.Passwords.MinLength), 8, 1024) }},
+	{"login.max_failures_per_user", func(c *Config) string { return between(int64(c.Login.MaxFailuresPerUser), 1, 1e6) }},
+	{"login.max_failures_per_ip", func(c *Config) string { return between(int64(c.Login.MaxFailuresPerIP), 1, 1e6) }},
+	{"login.window", func(c *Config) string { return positive(c.Login.Window) }},
+	{"admin.email", func(c *Config) string { return checkEmail(c.Admin.Email) }},
+	{"enterprise.cid", func(c *Config) string { return checkCID(c.Enterprise.CID) }},
+	{"forward_auth.rules", func(c *Config) string { return checkRules(c.ForwardAuth.Rules) }},
+}
+
+// Validate returns every problem with c, each prefixed by its key.
+func (c *Config) Validate() []string {
+	var problems []string
+	for _, ch := range checks {
+		if p := ch.fn(c); p != "" {
+			problems = append(problems, ch.key+": "+p)
+		}
+	}
+	return problems
+}
+
+func nonEmpty(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "must be set"
+	}
+	return ""
+}
+
+func positive(d Duration) string {
+	if d <= 0 {
+		return fmt.Sprintf("must be a positive duration, got %s", d)
+	}
+	return ""
+}
+
+func between(n, lo, hi int64) string {
+	if n < lo || n > hi {
+		return fmt.Sprintf("must be from %d to %d, got %d", lo, hi, n)
+	}
+	return ""
+}
+
+func oneOf(s string, allowed ...string) string {
+	if !slices.Contains(allowed, s) {
+		return fmt.Sprintf("must be one of %s, got %q", strings.Join(allowed, ", "), s)
+	}
+	return ""
+}
+
+func checkListen(s string) string {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Sprintf("%q is not host:port (e.g. :8080 or 127.0.0.1:8080)", s)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Sprintf("port %q is not a number from 0 to 65535", port)
+	}
+	if host != "" && strings.ContainsAny(host, " /") {
+		return fmt.Sprintf("host %q is not a host name or address", host)
+	}
+	return ""
+}
+
+func checkBaseURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Sprintf("%q is not an absolute http(s) URL", s)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return "must not have a query or fragment"
+	}
+	return ""
+}
+
+// DatabaseKind returns "sqlite" or "postgres" for a database setting, or ""
+// when it is neither.
+func DatabaseKind(dsn string) string {
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return "postgres"
+	case strings.Contains(dsn, "://") && !strings.HasPrefix(dsn, "sqlite://"):
+		return ""
+	default:
+		return "sqlite"
+	}
+}
+
+func checkDatabase(s string) string {
+	if s != "" && DatabaseKind(s) == "" {
+		return "must be a SQLite file path, sqlite://PATH, or a postgres:// URL"
+	}
+	if DatabaseKind(s) == "postgres" {
+		if u, err := url.Parse(s); err != nil || u.Host == "" {
+			return "the postgres URL has no host"
+		}
+	}
+	return ""
+}
+
+func checkSecret(s string) string {
+	if s != "" && len(s) < 32 {
+		return "must be at least 32 characters (or unset, to generate one in data_dir)"
+	}
+	return ""
+}
+
+func checkProxies(list []string) string {
+	var bad []string
+	for _, p := range list {
+		if _, err := netip.ParsePrefix(p); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(p); err != nil {
+			bad = append(bad, strconv.Quote(p))
+		}
+	}
+	if len(bad) > 0 {
+		return "not an IP address or CIDR: " + strings.Join(bad, ", ")
+	}
+	return ""
+}
+
+func checkRedisURL(s Sessions) string {
+	if s.Store != "redis" {
+		return ""
+	}
+	if s.RedisURL == "" {
+		return "must be set when sessions.store is redis"
+	}
+	u, err := url.Parse(s.RedisURL)
+	if err != nil {
+		return "is not a URL"
+	}
+	switch u.Scheme {
+	case "redis", "rediss", "redis-sentinel", "rediss-sentinel", "redis-cluster", "rediss-cluster", "unix":
+		return ""
+	}
+	return fmt.Sprintf("scheme %q is not one of redis, rediss, redis-sentinel, redis-cluster, unix", u.Scheme)
+}
+
+func checkAbsolute(s Sessions) string {
+	if p := positive(s.AbsoluteTimeout); p != "" {
+		return p
+	}
+	if s.AbsoluteTimeout < s.IdleTimeout {
+		return fmt.Sprintf("must not be shorter than sessions.idle_timeout (%s)", s.IdleTimeout)
+	}
+	return ""
+}
+
+func checkCookieName(s string) string {
+	if s == "" || strings.ContainsAny(s, " ;,=\t\r\n\"") {
+		return fmt.Sprintf("%q is not a valid cookie name", s)
+	}
+	return ""
+}
+
+func checkEmail(s string) string {
+	local, domain, ok := strings.Cut(s, "@")
+	if !ok || local == "" || domain == "" || strings.ContainsAny(s, " \t\r\n") {
+		return fmt.Sprintf("%q is not an email address", s)
+	}
+	return ""
+}
+
+func checkCID(s string) string {
+	if s == "" {
+		return ""
+	}
+	if n, err := strconv.ParseUint(s, 10, 63); err != nil || n == 0 {
+		return fmt.Sprintf("%q is not a positive whole number", s)
+	}
+	return ""
+}
+
+func checkRules(rules []Rule) string {
+	var bad []string
+	for i, r := range rules {
+		if p := oneOf(r.Policy, "bypass", "one_factor", "two_factor", "deny"); p != "" {
+			bad = append(bad, fmt.Sprintf("[%d].policy %s", i, p))
+		}
+		if r.Host == "" && r.Path == "" {
+			bad = append(bad, fmt.Sprintf("[%d] needs a host or a path", i))
+		}
+		if r.MaxMFAAge < 0 || (r.MaxMFAAge > 0 && r.MaxMFAAge.D() < time.Second) {
+			bad = append(bad, fmt.Sprintf("[%d].max_mfa_age must be at least 1s", i))
+		}
+	}
+	return strings.Join(bad, "; ")
+}
