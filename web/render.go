@@ -1,0 +1,209 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/portcullis/portcullis/templates"
+)
+
+// layoutName is the skeleton every page is executed through.
+const layoutName = "layout.html"
+
+// Renderer draws the pages of package templates. It is safe for concurrent
+// use.
+type Renderer struct {
+	pages  map[string]*template.Template
+	logger *slog.Logger
+}
+
+// NewRenderer parses the embedded templates, each page together with
+// layout.html. A file in overrideDir (when not "") replaces the embedded file
+// of the same name, so an operator can rebrand any page or the layout; other
+// files there are ignored. Every page is parsed now, so a broken override
+// stops the start rather than the first visitor.
+func NewRenderer(overrideDir string, logger *slog.Logger) (*Renderer, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	sources, err := loadSources(overrideDir)
+	if err != nil {
+		return nil, err
+	}
+	pages, err := parsePages(sources)
+	if err != nil {
+		return nil, err
+	}
+	return &Renderer{pages: pages, logger: logger}, nil
+}
+
+func loadSources(overrideDir string) (map[string]string, error) {
+	names, err := fs.Glob(templates.FS, "*.html")
+	if err != nil {
+		return nil, err
+	}
+	var override fs.FS
+	if overrideDir != "" {
+		if st, err := os.Stat(overrideDir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("template directory %s: not a readable directory", overrideDir)
+		}
+		override = os.DirFS(overrideDir)
+	}
+	sources := make(map[string]string, len(names))
+	for _, name := range names {
+		b, err := readSource(override, name)
+		if err != nil {
+			return nil, err
+		}
+		sources[name] = string(b)
+	}
+	return sources, nil
+}
+
+func readSource(override fs.FS, name string) ([]byte, error) {
+	if override != nil {
+		b, err := fs.ReadFile(override, name)
+		if err == nil {
+			return b, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("template override %s: %w", name, err)
+		}
+	}
+	return fs.ReadFile(templates.FS, name)
+}
+
+func parsePages(sources map[string]string) (map[string]*template.Template, error) {
+	layout, ok := sources[layoutName]
+	if !ok {
+		return nil, errors.New("templates: layout.html is missing")
+	}
+	pages := make(map[string]*template.Template, len(sources)-1)
+	for name, src := range sources {
+		if name == layoutName {
+			continue
+		}
+		t, err := template.New(layoutName).Funcs(templateFuncs).Parse(layout)
+		if err == nil {
+			_, err = t.New(name).Parse(src)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("template %s: %w", name, err)
+		}
+		pages[name] = t
+	}
+	return pages, nil
+}
+
+var templateFuncs = template.FuncMap{
+	"asset":   assetURL,
+	"initial": initial,
+}
+
+// initial is the letter shown in avatars and app tiles.
+func initial(s string) string {
+	r, _ := utf8.DecodeRuneInString(strings.TrimSpace(s))
+	if r == utf8.RuneError || !unicode.IsPrint(r) {
+		return "?"
+	}
+	return string(unicode.ToUpper(r))
+}
+
+// Render writes page name ("login.html") with status. It fills p.CSRF and
+// p.RequestID from the request when they are empty. The page is executed
+// into a buffer first, so a template error becomes a clean 500 error page
+// rather than half a page under a 200.
+func (rd *Renderer) Render(w http.ResponseWriter, r *http.Request, status int, name string, p Page) {
+	body, err := rd.execute(r, name, p)
+	if err != nil {
+		rd.logError(r, "render page", err, slog.String("template", name))
+		rd.Error(w, r, internalError.Status, internalError.Title, internalError.Message)
+		return
+	}
+	writeHTML(w, status, body)
+}
+
+// Error writes error.html with status and the public title and message. The
+// page shows the request id so that support can find the log lines.
+func (rd *Renderer) Error(w http.ResponseWriter, r *http.Request, status int, title, message string) {
+	p := Page{Title: title, Data: ErrorData{Status: status, Title: title, Message: message}}
+	body, err := rd.execute(r, "error.html", p)
+	if err != nil {
+		rd.logError(r, "render error page", err)
+		body = fallbackErrorPage(status, title, message, RequestID(r.Context()))
+	}
+	writeHTML(w, status, body)
+}
+
+// Fail answers err as an error page. An *HTTPError shows its own status and
+// text and its cause is logged; any other error is logged and shown as a
+// generic 500, since its text may hold internal detail.
+func (rd *Renderer) Fail(w http.ResponseWriter, r *http.Request, err error) {
+	he, ok := errors.AsType[*HTTPError](err)
+	switch {
+	case !ok:
+		rd.logError(r, "request failed", err)
+		generic := internalError
+		he = &generic
+	case he.Status >= 500:
+		rd.logError(r, "request failed", err)
+	default:
+		rd.logger.LogAttrs(r.Context(), slog.LevelInfo, "request rejected",
+			slog.String("request_id", RequestID(r.Context())),
+			slog.Int("status", he.Status), slog.Any("reason", he.Err))
+	}
+	rd.Error(w, r, he.Status, he.Title, he.Message)
+}
+
+func (rd *Renderer) execute(r *http.Request, name string, p Page) ([]byte, error) {
+	t, ok := rd.pages[name]
+	if !ok {
+		return nil, fmt.Errorf("no template %q", name)
+	}
+	if p.CSRF == "" {
+		p.CSRF = CSRFToken(r)
+	}
+	if p.RequestID == "" {
+		p.RequestID = RequestID(r.Context())
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, layoutName, p); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func (rd *Renderer) logError(r *http.Request, msg string, err error, attrs ...slog.Attr) {
+	attrs = append(attrs, slog.String("request_id", RequestID(r.Context())), slog.Any("err", err))
+	rd.logger.LogAttrs(r.Context(), slog.LevelError, msg, attrs...)
+}
+
+// writeHTML sends a complete page. Pages carry per-user data and form
+// tokens, so no cache may keep them.
+func writeHTML(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// fallbackErrorPage is used only when error.html itself fails, e.g. a broken
+// override: plain, but still a page and still with the request id.
+func fallbackErrorPage(status int, title, message, requestID string) []byte {
+	esc := template.HTMLEscapeString
+	return fmt.Appendf(nil, "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">"+
+		"<title>%s</title><h1>%d %s</h1><p>%s</p><p>Reference: <code>%s</code></p></html>\n",
+		esc(title), status, esc(title), esc(message), esc(requestID))
+}
