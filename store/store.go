@@ -8,7 +8,7 @@
 // on store/sqlstore and pass the conformance suite in store/storetest.
 //
 // Transactions: every request-level operation runs inside one call to
-// Store.Tx, so that a change and the audit event that records it are written
+// Store.InTx, so that a change and the audit event that records it are written
 // together or not at all. Outside Tx the same interfaces are available on the
 // Store itself; each such call is its own transaction.
 //

@@ -1,0 +1,121 @@
+// Package sqlite is the embedded store backend: one database file, written
+// through modernc.org/sqlite (pure Go, no cgo). It owns the SQLite schema
+// and the DSN; the queries are store/sqlstore's.
+//
+// Decisions:
+//   - WAL journal, so readers never wait for the writer, with
+//     synchronous=NORMAL, as WAL makes safe against corruption.
+//   - Every transaction begins IMMEDIATE (_txlock=immediate) and every
+//     connection waits up to busyTimeout for a lock: a writer waits for the
+//     one before it instead of failing with SQLITE_BUSY, which a DEFERRED
+//     transaction that reads before it writes cannot do. This holds across
+//     processes, so the CLI can write while the server runs.
+//   - Foreign keys are on for every connection; the schema relies on them
+//     for cascades.
+//   - Migrations are embedded and applied by Open, each in its own
+//     immediate transaction, so two processes opening one file at once
+//     apply each exactly once.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/portcullis/portcullis/store/sqlstore"
+)
+
+// busyTimeout is how long, in milliseconds, a connection waits for another
+// writer before failing.
+const busyTimeout = 10000
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Flavor is SQLite's dialect for sqlstore.
+var Flavor = sqlstore.Flavor{
+	Name:          "sqlite",
+	IsConflict:    isConflict,
+	IsUnavailable: isUnavailable,
+}
+
+// Open opens (creating when missing, with its parent directory) the
+// database at path, which may be a file path or a sqlite://PATH or
+// sqlite:PATH URL, and brings its schema up to date.
+func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
+	file, err := filepath.Abs(FilePath(path))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	db, err := sql.Open("sqlite", dsn(file))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite %s: %w", file, err)
+	}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite %s: %w", file, err)
+	}
+	return sqlstore.New(db, Flavor), nil
+}
+
+// FilePath is the file that a database setting names.
+func FilePath(path string) string {
+	for _, prefix := range []string{"sqlite://", "sqlite:"} {
+		if rest, ok := strings.CutPrefix(path, prefix); ok {
+			return rest
+		}
+	}
+	return path
+}
+
+// dsn is the driver's name for file, which must be absolute, with the
+// pragmas every connection needs. It is a file: URI, so that a path holding
+// '?' or '#' stays a path.
+func dsn(file string) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout))
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(file), RawQuery: q.Encode()}
+	return u.String()
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	ms, err := sqlstore.LoadMigrations(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	return sqlstore.Migrate(ctx, db, Flavor, ms)
+}
+
+func isConflict(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY,
+		sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return true
+	}
+	return false
+}
+
+func isUnavailable(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_CANTOPEN
+}

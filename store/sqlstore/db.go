@@ -1,0 +1,100 @@
+// Package sqlstore implements store.Store once, over database/sql, for every
+// SQL backend. A backend (store/sqlite, store/postgres) opens the *sql.DB,
+// runs its own migrations and hands both to New with a Flavor that describes
+// its dialect; nothing here imports a driver.
+//
+// Decisions:
+//   - Queries are written with ? placeholders and rebound per flavor, as in
+//     dex's storage/sql. New IDs come from INSERT ... RETURNING id, which
+//     SQLite (3.35+) and PostgreSQL both support.
+//   - Uniqueness without regard to case uses *_key columns holding
+//     strings.ToLower of the trimmed value, computed here rather than by SQL
+//     lower(), so that both backends fold Unicode the same way. Emails and
+//     group, folder, app and IdP names are trimmed before they are stored.
+//   - Event filters (Subject, Actor, Search) fold case with SQL lower(): in
+//     SQLite that folds ASCII letters only.
+//   - Times are written as UTC text with microseconds (which sorts in time
+//     order in SQLite and parses as TIMESTAMPTZ in PostgreSQL); the zero time
+//     is NULL. Maps, lists and settings are JSON text, kept byte for byte.
+//   - Folder members are stored in two nullable columns, user_id and
+//     group_id, each a foreign key with ON DELETE CASCADE, so deleting a user
+//     or group removes its shares without code that could forget to.
+//   - A missing referenced record (a member, app or folder that does not
+//     exist) is ErrConflict, as a foreign-key violation is.
+//   - Create methods leave their argument exactly as a later read returns it
+//     (times in UTC to the microsecond, nil maps as empty maps), and set
+//     CreatedAt only when the caller left it zero. UpdatedAt is the store's.
+//   - Methods called on DB outside InTx that write more than one statement
+//     run in their own transaction; inside InTx, in a savepoint.
+//   - A failed call inside InTx undoes only itself and leaves the
+//     transaction usable, so that a caller can handle ErrConflict and go on.
+//     PostgreSQL aborts a transaction on any error, so there (Flavor
+//     AbortsTxOnError) each write in a transaction runs in a savepoint.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/portcullis/portcullis/store"
+)
+
+// DB is a store.Store over a *sql.DB.
+type DB struct {
+	conn
+	sql    *sql.DB
+	flavor *Flavor
+}
+
+// New returns a store over db, which must already hold the schema.
+func New(db *sql.DB, f Flavor) *DB {
+	d := &DB{sql: db, flavor: &f}
+	d.conn = conn{q: db, flavor: d.flavor, owner: d}
+	return d
+}
+
+// InTx runs fn in one transaction, rolling back when fn returns an error or
+// panics (the panic then continues).
+func (d *DB) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	return d.inTx(ctx, func(c *conn) error { return fn(c) })
+}
+
+func (d *DB) inTx(ctx context.Context, fn func(c *conn) error) (err error) {
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return d.fail("begin transaction", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+	}()
+	if err := fn(&conn{q: tx, flavor: d.flavor}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return d.fail("commit", err)
+	}
+	return nil
+}
+
+// Ping reports whether the database answers.
+func (d *DB) Ping(ctx context.Context) error {
+	if err := d.sql.PingContext(ctx); err != nil {
+		return d.fail("ping "+d.flavor.Name, err)
+	}
+	return nil
+}
+
+// Close closes the underlying *sql.DB.
+func (d *DB) Close() error {
+	if err := d.sql.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", d.flavor.Name, err)
+	}
+	return nil
+}
+
+var _ store.Store = (*DB)(nil)

@@ -1,0 +1,91 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/portcullis/portcullis/store"
+)
+
+const enrolmentCols = `id, user_id, factor, name, data, confirmed, created_at, last_used_at`
+
+func scanEnrolment(s scanner) (store.Enrolment, error) {
+	var e store.Enrolment
+	err := s.Scan(&e.ID, &e.UserID, &e.Factor, &e.Name, bytesCol{&e.Data}, &e.Confirmed,
+		timeCol{&e.CreatedAt}, timeCol{&e.LastUsedAt})
+	return e, err
+}
+
+func normEnrolment(e store.Enrolment) store.Enrolment {
+	e.Data = normBytes(e.Data)
+	e.CreatedAt, e.LastUsedAt = normTime(e.CreatedAt), normTime(e.LastUsedAt)
+	return e
+}
+
+// CreateEnrolment inserts e, setting e.ID, and e.CreatedAt when zero. A user
+// that does not exist is ErrConflict.
+func (c *conn) CreateEnrolment(ctx context.Context, e *store.Enrolment) error {
+	n := normEnrolment(*e)
+	if n.CreatedAt.IsZero() {
+		n.CreatedAt = now()
+	}
+	var err error
+	n.ID, err = c.insert(ctx, fmt.Sprintf("create %s enrolment for user %d", n.Factor, n.UserID),
+		`INSERT INTO enrolments (user_id, factor, name, data, confirmed, created_at, last_used_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		n.UserID, n.Factor, n.Name, bytesArg(n.Data), n.Confirmed, timeArg(n.CreatedAt),
+		timeArg(n.LastUsedAt))
+	if err != nil {
+		return err
+	}
+	*e = n
+	return nil
+}
+
+// Enrolment returns the enrolment with that ID.
+func (c *conn) Enrolment(ctx context.Context, id int64) (store.Enrolment, error) {
+	return one(ctx, c, fmt.Sprintf("enrolment %d", id), scanEnrolment,
+		`SELECT `+enrolmentCols+` FROM enrolments WHERE id = ?`, id)
+}
+
+// UserEnrolments returns the user's enrolments ordered by ID; ErrNotFound
+// when there is no such user.
+func (c *conn) UserEnrolments(ctx context.Context, userID int64) ([]store.Enrolment, error) {
+	op := fmt.Sprintf("enrolments of user %d", userID)
+	if err := c.exists(ctx, op, "users", userID); err != nil {
+		return nil, err
+	}
+	return all(ctx, c, op, scanEnrolment,
+		`SELECT `+enrolmentCols+` FROM enrolments WHERE user_id = ? ORDER BY id`, userID)
+}
+
+// UpdateEnrolment replaces the factor, name, data, confirmation and last use
+// of the enrolment with e.ID; its user and CreatedAt never change.
+func (c *conn) UpdateEnrolment(ctx context.Context, e store.Enrolment) error {
+	n := normEnrolment(e)
+	return c.execOne(ctx, fmt.Sprintf("update enrolment %d", n.ID),
+		`UPDATE enrolments SET factor = ?, name = ?, data = ?, confirmed = ?, last_used_at = ?
+		WHERE id = ?`,
+		n.Factor, n.Name, bytesArg(n.Data), n.Confirmed, timeArg(n.LastUsedAt), n.ID)
+}
+
+// DeleteEnrolment removes an enrolment.
+func (c *conn) DeleteEnrolment(ctx context.Context, id int64) error {
+	return c.execOne(ctx, fmt.Sprintf("delete enrolment %d", id),
+		`DELETE FROM enrolments WHERE id = ?`, id)
+}
+
+// DeleteUserEnrolments removes all of a user's enrolments and returns how
+// many there were (0 for a user that does not exist).
+func (c *conn) DeleteUserEnrolments(ctx context.Context, userID int64) (int, error) {
+	op := fmt.Sprintf("delete enrolments of user %d", userID)
+	res, err := c.exec(ctx, `DELETE FROM enrolments WHERE user_id = ?`, userID)
+	if err != nil {
+		return 0, c.fail(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, c.fail(op, err)
+	}
+	return int(n), nil
+}

@@ -1,0 +1,100 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/portcullis/portcullis/audit"
+	"github.com/portcullis/portcullis/store"
+)
+
+const eventCols = `id, occurred_at, type, actor, subject, ip, app, outcome, reason, details`
+
+func scanEvent(s scanner) (audit.Event, error) {
+	var e audit.Event
+	err := s.Scan(&e.ID, timeCol{&e.Time}, &e.Type, &e.Actor, &e.Subject, &e.IP, &e.App,
+		&e.Outcome, &e.Reason, mapCol{&e.Details})
+	return e, err
+}
+
+// Record appends e, setting e.ID, and e.Time to now when zero.
+func (c *conn) Record(ctx context.Context, e *audit.Event) error {
+	n := *e
+	n.Time, n.Details = normTime(n.Time), normMap(n.Details)
+	if n.Time.IsZero() {
+		n.Time = now()
+	}
+	var err error
+	n.ID, err = c.insert(ctx, fmt.Sprintf("record %s event", n.Type),
+		`INSERT INTO events (occurred_at, type, actor, subject, ip, app, outcome, reason, details)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		timeArg(n.Time), n.Type, n.Actor, n.Subject, n.IP, n.App, n.Outcome, n.Reason,
+		mapArg(n.Details))
+	if err != nil {
+		return err
+	}
+	*e = n
+	return nil
+}
+
+// ListEvents returns the events matching f, newest (highest ID) first.
+func (c *conn) ListEvents(ctx context.Context, f store.EventFilter) ([]audit.Event, error) {
+	where, args := eventWhere(f)
+	page, pageArgs := limitOffset(f.Limit, 0)
+	return all(ctx, c, "list events", scanEvent,
+		`SELECT `+eventCols+` FROM events`+where+` ORDER BY id DESC`+page,
+		append(args, pageArgs...)...)
+}
+
+func eventWhere(f store.EventFilter) (string, []any) {
+	var conds []string
+	var args []any
+	add := func(cond string, a ...any) {
+		conds, args = append(conds, cond), append(args, a...)
+	}
+	if !f.Since.IsZero() {
+		add("occurred_at >= ?", timeArg(f.Since))
+	}
+	if !f.Until.IsZero() {
+		add("occurred_at < ?", timeArg(f.Until))
+	}
+	if len(f.Types) > 0 {
+		add("type IN (?"+strings.Repeat(", ?", len(f.Types)-1)+")", anys(f.Types)...)
+	}
+	if f.Subject != "" {
+		add("lower(subject) = ?", strings.ToLower(f.Subject))
+	}
+	if f.Actor != "" {
+		add("lower(actor) = ?", strings.ToLower(f.Actor))
+	}
+	if f.Search != "" {
+		add(searchCond, repeat(likeArg(f.Search), 6)...)
+	}
+	if f.BeforeID > 0 {
+		add("id < ?", f.BeforeID)
+	}
+	return whereClause(conds), args
+}
+
+// searchCond matches a case-folded substring in any text an operator might
+// search for; it takes the same pattern six times.
+const searchCond = `(lower(subject) LIKE ? ESCAPE '\' OR lower(actor) LIKE ? ESCAPE '\'
+	OR lower(app) LIKE ? ESCAPE '\' OR lower(type) LIKE ? ESCAPE '\'
+	OR lower(reason) LIKE ? ESCAPE '\' OR lower(details) LIKE ? ESCAPE '\')`
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+func repeat(v any, n int) []any {
+	out := make([]any, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}

@@ -1,0 +1,131 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/audit"
+	"github.com/portcullis/portcullis/store"
+)
+
+var eventTests = []test{
+	{"EventRecord", testEventRecord},
+	{"EventFilters", testEventFilters},
+	{"EventPaging", testEventPaging},
+}
+
+func eventID(e audit.Event) int64 { return e.ID }
+
+func testEventRecord(t *testing.T, s store.Store) {
+	e := audit.Event{Time: ts, Type: audit.LoginFailed, Actor: "cli", Subject: "a@example.com",
+		IP: "2001:db8::1", App: "wiki", Outcome: audit.Failure, Reason: "bad password",
+		Details: map[string]string{"factor": "totp", "note": "<&>"}}
+	must(t, s.Record(ctx(t), &e))
+	equal(t, "Time", e.Time, kept(ts))
+	bare := audit.Event{Type: audit.Logout}
+	before := time.Now()
+	must(t, s.Record(ctx(t), &bare))
+	within(t, "Time set by Record", bare.Time, before, time.Now())
+	if e.ID <= 0 || bare.ID <= e.ID {
+		t.Fatalf("IDs %d, %d: want positive and increasing", e.ID, bare.ID)
+	}
+	got, err := s.ListEvents(ctx(t), store.EventFilter{})
+	must(t, err)
+	equal(t, "events, newest first", got, []audit.Event{bare, e})
+	if got[0].Details == nil || len(got[0].Details) != 0 {
+		t.Fatalf("Details = %#v, want an empty map", got[0].Details)
+	}
+}
+
+// seedEvents records five events a minute apart, from t0; the last one's
+// time is earlier than the others, so that order by ID and by time differ.
+func seedEvents(t *testing.T, s store.Store, t0 time.Time) []int64 {
+	t.Helper()
+	var out []int64
+	for _, e := range []audit.Event{
+		{Time: t0, Type: audit.LoginSucceeded, Subject: "alice@example.com", App: "wiki",
+			Details: map[string]string{"method": "password"}},
+		{Time: t0.Add(time.Minute), Type: audit.LoginFailed, Subject: "Bob@example.com",
+			Reason: "Bad Password"},
+		{Time: t0.Add(2 * time.Minute), Type: audit.UserCreated, Actor: "cli",
+			Subject: "carol@example.com", Details: map[string]string{"via": "Admin Console"}},
+		{Time: t0.Add(3 * time.Minute), Type: audit.LoginSucceeded, Subject: "ALICE@example.com",
+			App: "Grafana", Details: map[string]string{"path": "/a_b%c"}},
+		{Time: t0.Add(4 * time.Minute), Type: audit.UserDeleted, Actor: "api:hr",
+			Subject: "bob@example.com.evil"},
+	} {
+		must(t, s.Record(ctx(t), &e))
+		out = append(out, e.ID)
+	}
+	return out
+}
+
+func testEventFilters(t *testing.T, s store.Store) {
+	t0 := time.Date(2025, 1, 2, 3, 4, 5, 6000, time.UTC)
+	id := seedEvents(t, s, t0)
+	pick := func(is ...int) []int64 {
+		out := []int64{}
+		for _, i := range is {
+			out = append(out, id[i-1])
+		}
+		return out
+	}
+	local := time.FixedZone("EST", -5*3600)
+	for _, tc := range []struct {
+		name string
+		f    store.EventFilter
+		want []int64
+	}{
+		{"all", store.EventFilter{}, pick(5, 4, 3, 2, 1)},
+		{"since is inclusive", store.EventFilter{Since: t0.Add(time.Minute)}, pick(5, 4, 3, 2)},
+		{"since in another zone", store.EventFilter{Since: t0.Add(time.Minute).In(local)}, pick(5, 4, 3, 2)},
+		{"since between", store.EventFilter{Since: t0.Add(time.Minute + time.Microsecond)}, pick(5, 4, 3)},
+		{"until is exclusive", store.EventFilter{Until: t0.Add(3 * time.Minute)}, pick(3, 2, 1)},
+		{"window", store.EventFilter{Since: t0.Add(time.Minute), Until: t0.Add(3 * time.Minute)}, pick(3, 2)},
+		{"one type", store.EventFilter{Types: []string{audit.LoginSucceeded}}, pick(4, 1)},
+		{"types", store.EventFilter{Types: []string{audit.LoginFailed, audit.UserDeleted}}, pick(5, 2)},
+		{"subject", store.EventFilter{Subject: "alice@EXAMPLE.com"}, pick(4, 1)},
+		{"subject is exact", store.EventFilter{Subject: "bob@example.com"}, pick(2)},
+		{"actor", store.EventFilter{Actor: "CLI"}, pick(3)},
+		{"search app", store.EventFilter{Search: "grafana"}, pick(4)},
+		{"search reason", store.EventFilter{Search: "bad pass"}, pick(2)},
+		{"search details", store.EventFilter{Search: "admin CONSOLE"}, pick(3)},
+		{"search type", store.EventFilter{Search: "USER.DEL"}, pick(5)},
+		{"search actor", store.EventFilter{Search: "API:"}, pick(5)},
+		{"search subject", store.EventFilter{Search: "carol"}, pick(3)},
+		{"search wildcards are literal", store.EventFilter{Search: "_b%"}, pick(4)},
+		{"search percent", store.EventFilter{Search: "%"}, pick(4)},
+		{"search nothing", store.EventFilter{Search: "nothing"}, pick()},
+		{"limit", store.EventFilter{Limit: 2}, pick(5, 4)},
+		{"before ID", store.EventFilter{BeforeID: id[3]}, pick(3, 2, 1)},
+		{"before ID with limit", store.EventFilter{BeforeID: id[3], Limit: 1}, pick(3)},
+		{"combined", store.EventFilter{Types: []string{audit.LoginSucceeded}, Subject: "alice@example.com",
+			Since: t0.Add(time.Minute)}, pick(4)},
+	} {
+		got, err := s.ListEvents(ctx(t), tc.f)
+		must(t, err)
+		equal(t, tc.name, ids(got, eventID), tc.want)
+	}
+}
+
+// Paging by BeforeID visits every event once, newest first, even when
+// times are not in ID order.
+func testEventPaging(t *testing.T, s store.Store) {
+	t0 := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	id := seedEvents(t, s, t0)
+	late := audit.Event{Time: t0.Add(-time.Hour), Type: "clock.skew"}
+	must(t, s.Record(ctx(t), &late))
+	want := []int64{late.ID, id[4], id[3], id[2], id[1], id[0]}
+	var got []int64
+	f := store.EventFilter{Limit: 2}
+	for range 10 {
+		page, err := s.ListEvents(ctx(t), f)
+		must(t, err)
+		if len(page) == 0 {
+			break
+		}
+		got = append(got, ids(page, eventID)...)
+		f.BeforeID = page[len(page)-1].ID
+	}
+	equal(t, "paged IDs", got, want)
+}
