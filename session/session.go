@@ -100,11 +100,16 @@ func (s *Session) AddFactor(name string, at time.Time) {
 
 // Store is a session backend. Keys are opaque strings chosen by the Manager;
 // records are opaque (already encrypted) bytes. Every method returns an error
-// wrapping ErrUnavailable when the backend cannot be reached.
+// wrapping ErrUnavailable when the backend cannot be reached. A ttl or window
+// must be positive: nothing is kept forever.
 type Store interface {
 	// Put writes a record for userID that expires after ttl, and indexes it
 	// under userID.
 	Put(ctx context.Context, key string, userID int64, data []byte, ttl time.Duration) error
+	// Replace overwrites a record that exists, like Put, and returns
+	// ErrNotFound if there is none. Write-backs use it so that one racing a
+	// Delete or DeleteUser (logout, revocation) cannot bring the record back.
+	Replace(ctx context.Context, key string, userID int64, data []byte, ttl time.Duration) error
 	// Get returns the record, or ErrNotFound.
 	Get(ctx context.Context, key string) ([]byte, error)
 	// Delete removes the record and its index entry; deleting a missing key
