@@ -1,0 +1,119 @@
+// Command gateway is Portcullis: `gateway serve` runs the identity gateway,
+// and the other commands administer the same store while it runs (users,
+// groups, version, …). See DESIGN.md §4 for the contract.
+//
+// Exit codes: 0 success, 2 bad usage or bad configuration, 1 anything else.
+// Errors go to stderr.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// usageError marks a mistake in the command line: exit code 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// env is what a command runs with, so tests can run commands in-process.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	environ        []string
+}
+
+const usage = `Usage: gateway [--config FILE] COMMAND [ARGS]
+
+Commands:
+  serve                                run the gateway
+  users add EMAIL [--name N] [--password-stdin] [--admin] [--group G]...
+  users list [--json]
+  users disable|enable|delete EMAIL
+  groups add NAME
+  groups list [--json]
+  groups members NAME [--add EMAIL]... [--remove EMAIL]... [--json]
+  groups delete NAME
+  version [--json]
+
+Every command takes --config FILE; every setting can also be given as a
+GATEWAY_* environment variable (see README.md).
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, environ: os.Environ()})
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command line and returns the exit code.
+func run(ctx context.Context, args []string, e env) int {
+	err := dispatch(ctx, args, e)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(e.stderr, "gateway:", err)
+	var ue *usageError
+	var ce *configError
+	if errors.As(err, &ue) || errors.As(err, &ce) {
+		if errors.As(err, &ue) {
+			fmt.Fprint(e.stderr, "\n", usage)
+		}
+		return 2
+	}
+	return 1
+}
+
+func dispatch(ctx context.Context, args []string, e env) error {
+	configPath, args, err := globalConfig(args)
+	if err != nil {
+		return err
+	}
+	if len(args) == 0 {
+		return usagef("no command given")
+	}
+	c := &cli{env: e, configPath: configPath}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		return c.serve(ctx, rest)
+	case "users":
+		return c.users(ctx, rest)
+	case "groups":
+		return c.groups(ctx, rest)
+	case "version":
+		return c.version(rest)
+	case "help", "-h", "--help":
+		fmt.Fprint(e.stdout, usage)
+		return nil
+	default:
+		return usagef("unknown command %q", cmd)
+	}
+}
+
+// globalConfig takes a leading --config FILE (or --config=FILE) off args.
+func globalConfig(args []string) (string, []string, error) {
+	if len(args) == 0 || !strings.HasPrefix(args[0], "-") {
+		return "", args, nil
+	}
+	name, value, hasValue := strings.Cut(strings.TrimLeft(args[0], "-"), "=")
+	switch {
+	case name != "config":
+		return "", args, nil
+	case hasValue:
+		return value, args[1:], nil
+	case len(args) < 2:
+		return "", nil, usagef("--config needs a file")
+	}
+	return args[1], args[2:], nil
+}

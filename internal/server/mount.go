@@ -1,0 +1,58 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/portcullis/portcullis/portal"
+	"github.com/portcullis/portcullis/web"
+)
+
+// mount builds the mux with every flow and wraps it in the shared
+// middleware. Outermost first: request id, panic recovery, access log,
+// client IP, security headers, body limit, metrics (innermost, because it
+// reads the route pattern the mux sets on the request it is given).
+func (s *Server) mount(ctx context.Context) error {
+	cfg := s.Config
+	proxies, err := web.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return err
+	}
+	render, err := web.NewRenderer(cfg.TemplatesDir, s.Logger)
+	if err != nil {
+		return err
+	}
+	base, _ := url.Parse(cfg.BaseURL) // validated by config
+	secure := base.Scheme == "https"
+	csrf, err := web.NewCSRF(s.Master.Derive("csrf", 32), render, web.CSRFOptions{Secure: secure})
+	if err != nil {
+		return err
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{Registry: s.Registry}))
+	mux.Handle("GET /static/", web.StaticHandler())
+	s.Portal = &portal.Handler{
+		Store: s.Store, Sessions: s.Sessions, Render: render, Hasher: s.Hasher, Logger: s.Logger, Now: s.now,
+		MinLength: cfg.Passwords.MinLength, CSRF: csrf.Protect, Logins: loginCounter(s.Registry),
+		Throttle: &portal.Throttle{Store: s.Sessions.Store(), MaxUser: cfg.Login.MaxFailuresPerUser,
+			MaxIP: cfg.Login.MaxFailuresPerIP, Window: cfg.Login.Window.D()},
+	}
+	s.Portal.Mount(mux)
+
+	s.handler = web.Chain(mux,
+		web.AssignRequestID,
+		web.Recover(s.Logger, render),
+		web.AccessLog(s.Logger),
+		web.ResolveClientIP(proxies),
+		web.SecurityHeaders(web.HeaderOptions{HSTS: secure}),
+		web.LimitBody(cfg.MaxBodyBytes),
+		web.NewMetrics(s.Registry).Middleware,
+	)
+	return nil
+}

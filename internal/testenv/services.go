@@ -1,0 +1,81 @@
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+
+	"github.com/portcullis/portcullis/config"
+)
+
+// PostgresSchema creates a fresh schema in the database named by
+// GATEWAY_TEST_POSTGRES_URL, drops it when the test ends, and returns a URL
+// whose connections use it.
+func PostgresSchema(t testing.TB) string {
+	t.Helper()
+	base := RequireService(t, "GATEWAY_TEST_POSTGRES_URL")
+	schema := "pc_test_" + strings.ToLower(rand.Text()[:12])
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		db.Close()
+		t.Fatalf("testenv: create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		db.Close()
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// RedisURL returns GATEWAY_TEST_REDIS_URL; callers isolate their keys with a
+// prefix of their own.
+func RedisURL(t testing.TB) string {
+	t.Helper()
+	return RequireService(t, "GATEWAY_TEST_REDIS_URL")
+}
+
+// testLogger sends the node's log to the test log at the configured level.
+func testLogger(t testing.TB, cfg config.Config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+var _ io.Writer = testWriter{}
+
+// withPrefix sets the key prefix option of a Redis URL.
+func withPrefix(t testing.TB, redisURL, prefix string) string {
+	u, err := url.Parse(redisURL)
+	if err != nil {
+		t.Fatalf("testenv: bad Redis URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("prefix", prefix)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
