@@ -27,7 +27,9 @@ func (c *cli) groups(ctx context.Context, args []string) error {
 }
 
 func (c *cli) groupsChange(ctx context.Context, op string, args []string) error {
-	pos, err := parse(c.flags("groups "+op), args)
+	fs := c.flags("groups " + op)
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -61,6 +63,9 @@ func (c *cli) groupsChange(ctx context.Context, op string, args []string) error 
 	}
 	if err != nil {
 		return notFound(err, fmt.Sprintf("group %q", name))
+	}
+	if *asJSON {
+		return c.printJSON(map[string]string{"name": name, "action": op})
 	}
 	fmt.Fprintf(c.stdout, "Group %s %s.\n", name, map[string]string{"add": "created", "delete": "deleted"}[op])
 	return nil

@@ -39,11 +39,10 @@ Commands:
   serve                                run the gateway
   users add EMAIL [--name N] [--password-stdin] [--admin] [--group G]...
   users list [--json]
-  users disable|enable|delete EMAIL
-  groups add NAME
+  users disable|enable|delete EMAIL [--json]
+  groups add|delete NAME [--json]
   groups list [--json]
   groups members NAME [--add EMAIL]... [--remove EMAIL]... [--json]
-  groups delete NAME
   version [--json]
 
 Every command takes --config FILE; every setting can also be given as a

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/portcullis/portcullis/config"
 )
 
 // result is one in-process run of the command.
@@ -95,7 +97,15 @@ func TestUsersAndGroups(t *testing.T) {
 		t.Fatalf("users add --json without a password must print a one-time password: %v %s", err, r.stdout)
 	}
 	mustRun(t, e, "", "groups", "members", "staff", "--add", "ben@example.com")
-	mustRun(t, e, "", "users", "disable", "ben@example.com")
+	var change map[string]any
+	decode(t, mustRun(t, e, "", "users", "disable", "ben@example.com", "--json").stdout, &change)
+	if change["changed"] != true || change["action"] != "disable" {
+		t.Errorf("disable --json = %v", change)
+	}
+	decode(t, mustRun(t, e, "", "users", "disable", "ben@example.com", "--json").stdout, &change)
+	if change["changed"] != false {
+		t.Errorf("second disable reported a change: %v", change)
+	}
 
 	var users []userView
 	decode(t, mustRun(t, e, "", "users", "list", "--json").stdout, &users)
@@ -125,6 +135,19 @@ func TestUsersAndGroups(t *testing.T) {
 	decode(t, mustRun(t, e, "", "groups", "list", "--json").stdout, &groups)
 	if len(groups) != 1 || groups[0].Name != "staff" || groups[0].Members != 0 {
 		t.Errorf("groups = %+v", groups)
+	}
+}
+
+func TestLogFormats(t *testing.T) {
+	for format, want := range map[string]string{"json": `"msg":"hello"`, "text": "msg=hello"} {
+		var b strings.Builder
+		cfg := &config.Config{Log: config.Log{Level: "info", Format: format}}
+		l := newLogger(cfg, &b)
+		l.Debug("hidden")
+		l.Info("hello")
+		if !strings.Contains(b.String(), want) || strings.Contains(b.String(), "hidden") {
+			t.Errorf("%s log = %q", format, b.String())
+		}
 	}
 }
 

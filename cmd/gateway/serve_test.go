@@ -113,3 +113,32 @@ func waitHealthy(t *testing.T, base string) {
 	}
 	t.Fatalf("%s never became healthy", base)
 }
+
+// TestCLIDisableEndsSessionsOnEveryNode runs the CLI against a two-node
+// cluster's PostgreSQL and Redis: `users disable` ends the user's session
+// on both nodes at once.
+func TestCLIDisableEndsSessionsOnEveryNode(t *testing.T) {
+	env := testenv.StartCluster(t, 2)
+	a, b := env.Nodes[0], env.Nodes[1]
+	jo := env.AddUser(t, "jo@example.com", "jo's long password here")
+	e := []string{"GATEWAY_DATA_DIR=" + t.TempDir(), "GATEWAY_DATABASE=" + env.Config.Database,
+		"GATEWAY_SESSIONS_STORE=redis", "GATEWAY_SESSIONS_REDIS_URL=" + env.Config.Sessions.RedisURL}
+	c := testenv.NewClient(t)
+	if r := c.Login(a, "jo@example.com", "jo's long password here"); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login = %d", r.StatusCode)
+	}
+	if r := c.Get(b.URL + "/"); r.StatusCode != http.StatusOK {
+		t.Fatalf("portal on B = %d", r.StatusCode)
+	}
+	mustRun(t, e, "", "users", "disable", "jo@example.com")
+	for _, n := range []*testenv.Node{a, b} {
+		if r := c.Get(n.URL + "/"); r.StatusCode != http.StatusSeeOther {
+			t.Errorf("portal on %s after CLI disable = %d, want redirect to sign-in", n.URL, r.StatusCode)
+		}
+	}
+	// The CLI removed the records from Redis itself: nothing is left to revoke.
+	left, err := a.Server.Sessions.RevokeUser(context.Background(), jo.ID)
+	if err != nil || left != 0 {
+		t.Errorf("after CLI disable %d sessions were still in Redis (err %v), want 0", left, err)
+	}
+}

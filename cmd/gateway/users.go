@@ -183,6 +183,7 @@ func (c *cli) usersList(ctx context.Context, args []string) error {
 // because it re-reads the user from the store.
 func (c *cli) usersChange(ctx context.Context, op string, args []string) error {
 	fs := c.flags("users " + op)
+	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -204,11 +205,14 @@ func (c *cli) usersChange(ctx context.Context, op string, args []string) error {
 			return fmt.Errorf("user %s is %sd, but their sessions could not be ended now: %w", u.Email, op, err)
 		}
 	}
-	if !changed {
+	switch {
+	case *asJSON:
+		return c.printJSON(map[string]any{"id": u.ID, "email": u.Email, "action": op, "changed": changed})
+	case !changed:
 		fmt.Fprintf(c.stdout, "User %s was already %sd.\n", u.Email, op)
-		return nil
+	default:
+		fmt.Fprintf(c.stdout, "User %s %sd.\n", u.Email, op)
 	}
-	fmt.Fprintf(c.stdout, "User %s %sd.\n", u.Email, op)
 	return nil
 }
 

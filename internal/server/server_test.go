@@ -5,10 +5,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/portcullis/portcullis/config"
+	"github.com/portcullis/portcullis/store"
 )
 
 func testConfig(t *testing.T) *config.Config {
@@ -66,4 +69,30 @@ func TestShutdownDrainsInFlight(t *testing.T) {
 	if err := <-served; err != nil {
 		t.Errorf("Serve returned %v, want nil", err)
 	}
+}
+
+// downStore is a store whose Ping fails, as an unreachable database would.
+type downStore struct{ store.Store }
+
+func (downStore) Ping(context.Context) error { return store.ErrUnavailable }
+
+func TestReadyzReportsStoreDown(t *testing.T) {
+	s, err := New(context.Background(), testConfig(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	check := func(want int, wantBody string) {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		if rec.Code != want || !strings.Contains(rec.Body.String(), wantBody) {
+			t.Errorf("/readyz = %d %s, want %d with %s", rec.Code, rec.Body, want, wantBody)
+		}
+	}
+	check(http.StatusOK, `"store":"ok"`)
+	real := s.Store
+	s.Store = downStore{real}
+	check(http.StatusServiceUnavailable, `"store":"unavailable"`)
+	s.Store = real
 }
