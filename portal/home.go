@@ -30,6 +30,17 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 // requireUser loads the signed-in user, or answers the request itself: a
 // redirect to sign-in, the forced password change, or 503.
 func (h *Handler) requireUser(w http.ResponseWriter, r *http.Request) (*session.Session, store.User, bool) {
+	s, u, ok := h.requireSignedIn(w, r)
+	if ok && u.PasswordResetRequired {
+		http.Redirect(w, r, "/password?return="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return nil, u, false
+	}
+	return s, u, ok
+}
+
+// requireSignedIn is requireUser without the forced password change, for the
+// page that performs it.
+func (h *Handler) requireSignedIn(w http.ResponseWriter, r *http.Request) (*session.Session, store.User, bool) {
 	s, u, err := h.Current(r)
 	switch {
 	case errors.Is(err, ErrNoSession):
@@ -37,9 +48,6 @@ func (h *Handler) requireUser(w http.ResponseWriter, r *http.Request) (*session.
 		return nil, u, false
 	case err != nil:
 		h.unavailable(w, r, err)
-		return nil, u, false
-	case u.PasswordResetRequired:
-		http.Redirect(w, r, "/password?return="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		return nil, u, false
 	}
 	return s, u, true

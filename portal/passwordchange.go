@@ -28,21 +28,6 @@ func (h *Handler) passwordPage(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// requireSignedIn is requireUser without the forced password change, for the
-// page that performs it.
-func (h *Handler) requireSignedIn(w http.ResponseWriter, r *http.Request) (*session.Session, store.User, bool) {
-	s, u, err := h.Current(r)
-	switch {
-	case errors.Is(err, ErrNoSession):
-		http.Redirect(w, r, "/login?return="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
-		return nil, u, false
-	case err != nil:
-		h.unavailable(w, r, err)
-		return nil, u, false
-	}
-	return s, u, true
-}
-
 func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 	if err := web.ParseForm(w, r); err != nil {
 		h.Render.Fail(w, r, err)

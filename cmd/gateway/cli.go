@@ -52,6 +52,15 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// parseNone parses a command that takes flags only.
+func parseNone(fs *flag.FlagSet, args []string) error {
+	pos, err := parse(fs, args)
+	if err == nil && len(pos) > 0 {
+		err = usagef("%s takes no arguments, got %q", fs.Name(), pos[0])
+	}
+	return err
+}
+
 // loadConfig reads and validates the configuration.
 func (c *cli) loadConfig() (*config.Config, error) {
 	cfg, err := config.Load(c.configPath, c.environ)

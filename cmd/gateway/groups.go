@@ -81,10 +81,8 @@ type groupView struct {
 func (c *cli) groupsList(ctx context.Context, args []string) error {
 	fs := c.flags("groups list")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if pos, err := parse(fs, args); err != nil {
+	if err := parseNone(fs, args); err != nil {
 		return err
-	} else if len(pos) > 0 {
-		return usagef("groups list takes no arguments")
 	}
 	st, _, err := c.openStore(ctx)
 	if err != nil {

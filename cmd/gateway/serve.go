@@ -10,10 +10,8 @@ import (
 
 func (c *cli) serve(ctx context.Context, args []string) error {
 	fs := c.flags("serve")
-	if pos, err := parse(fs, args); err != nil {
+	if err := parseNone(fs, args); err != nil {
 		return err
-	} else if len(pos) > 0 {
-		return usagef("serve takes no arguments")
 	}
 	cfg, err := c.loadConfig()
 	if err != nil {

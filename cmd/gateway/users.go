@@ -143,10 +143,8 @@ func createUser(ctx context.Context, st store.Store, u *store.User, groups []str
 func (c *cli) usersList(ctx context.Context, args []string) error {
 	fs := c.flags("users list")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if pos, err := parse(fs, args); err != nil {
+	if err := parseNone(fs, args); err != nil {
 		return err
-	} else if len(pos) > 0 {
-		return usagef("users list takes no arguments")
 	}
 	st, _, err := c.openStore(ctx)
 	if err != nil {

@@ -22,10 +22,8 @@ func version() string {
 func (c *cli) version(args []string) error {
 	fs := c.flags("version")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if pos, err := parse(fs, args); err != nil {
+	if err := parseNone(fs, args); err != nil {
 		return err
-	} else if len(pos) > 0 {
-		return usagef("version takes no arguments")
 	}
 	if *asJSON {
 		return c.printJSON(map[string]string{"version": version(), "go": runtime.Version()})
