@@ -42,6 +42,7 @@ type Config struct {
 	Login           Login       `yaml:"login"`
 	Admin           Admin       `yaml:"admin"`
 	Enterprise      Enterprise  `yaml:"enterprise"`
+	SAML            SAML        `yaml:"saml"`
 	ForwardAuth     ForwardAuth `yaml:"forward_auth"`
 
 	// Warnings lists problems that do not stop the gateway (unknown
@@ -97,6 +98,26 @@ type Enterprise struct {
 	CID string `yaml:"cid"`
 }
 
+// SAML configures the SAML identity provider.
+type SAML struct {
+	// EntityID names the IdP; empty means <base_url>/saml/metadata.
+	EntityID string `yaml:"entity_id"`
+	// SignMetadata publishes metadata with an enveloped signature.
+	SignMetadata bool `yaml:"sign_metadata"`
+	// WantAuthnRequestsSigned refuses unsigned AuthnRequests from every app
+	// (apps whose metadata says AuthnRequestsSigned must sign regardless).
+	WantAuthnRequestsSigned bool `yaml:"want_authn_requests_signed"`
+	// AssertionLifetime is how long an issued assertion is valid.
+	AssertionLifetime Duration `yaml:"assertion_lifetime"`
+	// ClockSkew is how far a request's IssueInstant may be from our clock.
+	ClockSkew Duration `yaml:"clock_skew"`
+	// MetadataRefresh is how often app metadata given by URL is fetched again.
+	MetadataRefresh Duration `yaml:"metadata_refresh"`
+	// KeyRollover is how long a new signing certificate is published before
+	// it signs, and how long the old one stays published after.
+	KeyRollover Duration `yaml:"key_rollover"`
+}
+
 // ForwardAuth configures the authentication gate in front of apps.
 type ForwardAuth struct {
 	Rules []Rule `yaml:"rules"`
@@ -133,5 +154,11 @@ func Defaults() Config {
 		},
 		Login: Login{MaxFailuresPerUser: 5, MaxFailuresPerIP: 50, Window: Duration(15 * time.Minute)},
 		Admin: Admin{Email: "admin@localhost"},
+		SAML: SAML{
+			AssertionLifetime: Duration(5 * time.Minute),
+			ClockSkew:         Duration(3 * time.Minute),
+			MetadataRefresh:   Duration(time.Hour),
+			KeyRollover:       Duration(48 * time.Hour),
+		},
 	}
 }

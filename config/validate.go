@@ -46,6 +46,11 @@ var checks = []check{
 	{"login.window", func(c *Config) string { return positive(c.Login.Window) }},
 	{"admin.email", func(c *Config) string { return checkEmail(c.Admin.Email) }},
 	{"enterprise.cid", func(c *Config) string { return checkCID(c.Enterprise.CID) }},
+	{"saml.entity_id", func(c *Config) string { return checkEntityID(c.SAML.EntityID) }},
+	{"saml.assertion_lifetime", func(c *Config) string { return positive(c.SAML.AssertionLifetime) }},
+	{"saml.clock_skew", func(c *Config) string { return positive(c.SAML.ClockSkew) }},
+	{"saml.metadata_refresh", func(c *Config) string { return atLeast(c.SAML.MetadataRefresh, time.Minute) }},
+	{"saml.key_rollover", func(c *Config) string { return positive(c.SAML.KeyRollover) }},
 	{"forward_auth.rules", func(c *Config) string { return checkRules(c.ForwardAuth.Rules) }},
 }
 
@@ -70,6 +75,26 @@ func nonEmpty(s string) string {
 func positive(d Duration) string {
 	if d <= 0 {
 		return fmt.Sprintf("must be a positive duration, got %s", d)
+	}
+	return ""
+}
+
+func atLeast(d Duration, min time.Duration) string {
+	if d.D() < min {
+		return fmt.Sprintf("must be at least %s, got %s", min, d)
+	}
+	return ""
+}
+
+// checkEntityID accepts an absolute URI (SAML Core §8.3.6: at most 1024
+// characters).
+func checkEntityID(s string) string {
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || len(s) > 1024 {
+		return fmt.Sprintf("%q is not an absolute URI of at most 1024 characters", s)
 	}
 	return ""
 }

@@ -20,11 +20,14 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 		h.unavailable(w, r, err)
 		return
 	}
-	h.Render.Render(w, r, http.StatusOK, "portal.html", web.Page{
-		Title: "Portcullis",
-		User:  pageUser(u),
-		Data:  homeData(s, u, groups),
-	})
+	data := homeData(s, u, groups)
+	if h.Apps != nil {
+		if data.Apps, err = h.Apps(r.Context(), u); err != nil {
+			h.unavailable(w, r, err)
+			return
+		}
+	}
+	h.Render.Render(w, r, http.StatusOK, "portal.html", web.Page{Title: "Portcullis", User: pageUser(u), Data: data})
 }
 
 // requireUser loads the signed-in user, or answers the request itself: a

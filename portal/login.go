@@ -21,7 +21,7 @@ const genericFailure = "Incorrect email or password."
 
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 	ret := h.returnTarget(r.URL.Query().Get("return"))
-	if _, _, err := h.Current(r); err == nil {
+	if _, _, err := h.Current(r); err == nil && r.URL.Query().Get("prompt") != "login" {
 		http.Redirect(w, r, ret, http.StatusSeeOther)
 		return
 	}

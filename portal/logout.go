@@ -30,8 +30,8 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	if s != nil {
 		h.record(r, &audit.Event{Type: audit.Logout, Actor: s.Email, Subject: s.Email,
 			IP: web.ClientIP(r), Outcome: audit.Success})
-		if h.OnLogout != nil {
-			h.OnLogout(r.Context(), s)
+		if h.SingleLogout != nil && len(s.SAML) > 0 && h.SingleLogout(w, r, s) {
+			return
 		}
 	}
 	h.Render.Render(w, r, http.StatusOK, "logged_out.html", web.Page{Title: "Signed out"})

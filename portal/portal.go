@@ -20,6 +20,8 @@
 //     answers 503; nobody is ever treated as signed in by default.
 //   - GET /logout asks for confirmation and POST /logout signs out, so a
 //     third-party page cannot sign a user out with an image tag.
+//   - /login?prompt=login shows the form even to a signed-in user (SAML
+//     ForceAuthn); signing in again replaces the session.
 //   - Return targets are local paths only ("/x", never "//host" or a
 //     scheme); other flows widen this through AllowReturn.
 //
@@ -56,8 +58,13 @@ type Handler struct {
 	// AllowReturn, if set, accepts return targets beyond local paths (for
 	// example the hosts of forward-auth rules).
 	AllowReturn func(target string) bool
-	// OnLogout, if set, runs after a session ends (single logout).
-	OnLogout func(ctx context.Context, s *session.Session)
+	// SingleLogout, if set, is called after a session that signed in to
+	// apps has ended, to log it out of those apps (SAML single logout). It
+	// writes the response and returns true, or returns false to let the
+	// portal show its own signed-out page.
+	SingleLogout func(w http.ResponseWriter, r *http.Request, s *session.Session) bool
+	// Apps, if set, lists the apps the user may open from the portal.
+	Apps func(ctx context.Context, u store.User) ([]web.App, error)
 	// Logins counts login attempts by outcome.
 	Logins func(outcome string)
 }
@@ -78,8 +85,9 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 }
 
 // ErrNoSession means the request is not signed in (no session, an expired
-// one, or its user is gone or disabled).
-var ErrNoSession = errors.New("portal: not signed in")
+// one, or its user is gone or disabled). It wraps session.ErrNotFound, so
+// flows that cannot import portal test for that.
+var ErrNoSession = fmt.Errorf("portal: not signed in: %w", session.ErrNotFound)
 
 // Current returns the request's session and its user. It returns
 // ErrNoSession when there is none, and an error wrapping

@@ -249,3 +249,13 @@ func TestSessionsExpireWhenIdle(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	wantRedirect(t, c.Get(node.URL+"/"), "/login")
 }
+
+func TestPromptLoginShowsFormToSignedInUser(t *testing.T) {
+	env := testenv.Start(t)
+	node := env.Nodes[0]
+	env.AddUser(t, "kim@example.com", "kim's long password")
+	c := testenv.NewClient(t)
+	wantRedirect(t, c.Login(node, "kim@example.com", "kim's long password"), "/")
+	wantRedirect(t, c.Get(node.URL+"/login?return=/x"), "/x")
+	wantStatus(t, c.Get(node.URL+"/login?return=/x&prompt=login"), http.StatusOK)
+}
