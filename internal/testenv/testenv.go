@@ -105,19 +105,23 @@ func start(t testing.TB, cfg config.Config, n int) *Env {
 
 func startNode(t testing.TB, cfg config.Config) *Node {
 	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The node's own address is its base URL, so what it publishes (SAML
+	// metadata, redirects) points back at it.
+	url := "http://" + ln.Addr().String()
+	cfg.BaseURL = url
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
 	srv, err := server.New(ctx, &cfg, server.Options{Out: out, Logger: testLogger(t, cfg)})
 	if err != nil {
 		cancel()
+		ln.Close()
 		t.Fatalf("testenv: start node: %v", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	node := &Node{Server: srv, URL: "http://" + ln.Addr().String(), cancel: cancel, done: make(chan error, 1), out: out}
+	node := &Node{Server: srv, URL: url, cancel: cancel, done: make(chan error, 1), out: out}
 	go func() { node.done <- srv.Serve(ctx, ln) }()
 	t.Cleanup(func() { node.Stop(t) })
 	return node
