@@ -1,6 +1,7 @@
 // Package keys owns the gateway's key material: the master secret from which
 // every symmetric key is derived (session cookie signing, CSRF, encryption
-// of MFA secrets at rest), and the IdP signing key and certificate.
+// of MFA secrets and signing keys at rest), and the IdP signing keys and
+// certificates with their rotation.
 //
 // Decisions:
 //   - With no master_secret configured, a random 256-bit secret is generated
@@ -11,9 +12,18 @@
 //     purpose, so no two purposes ever share a key and the master secret is
 //     never used directly.
 //   - The signing key is RSA-2048 with a self-signed certificate valid ten
-//     years, in <data_dir>/keys/signing.key and signing.crt (PEM, key 0600);
-//     rotation (an active and a next key, both in metadata) is layered on top
-//     by the SAML IdP.
+//     years. The first one is generated in <data_dir>/keys/signing.key and
+//     signing.crt (PEM, key 0600); the server imports it into the store,
+//     where every version lives so that all nodes share them.
+//   - Rotation is a pure function of the versions, their activation times,
+//     the clock and the rollover period (saml.key_rollover): the version
+//     that activated last signs; later ones are published before they sign,
+//     so apps that refresh our metadata trust them in time; earlier ones
+//     stay published for one rollover period after they were replaced, and
+//     are then dropped. No node decides a switch alone: all read the same
+//     versions and clock.
+//   - Private keys at rest are AES-256-GCM sealed under a key derived from
+//     the master secret ("signing keys"), bound to their certificate.
 //
 // keys is layer 0.
 package keys

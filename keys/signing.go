@@ -30,7 +30,7 @@ func LoadOrCreateSigning(dir, commonName string, now time.Time) (s *Signing, cre
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return s, false, err
 	}
-	s, err = newSigning(commonName, now)
+	s, err = NewSigning(commonName, now)
 	if err != nil {
 		return nil, false, err
 	}
@@ -95,7 +95,9 @@ func parseKey(b []byte) (*rsa.PrivateKey, error) {
 	return rk, nil
 }
 
-func newSigning(commonName string, now time.Time) (*Signing, error) {
+// NewSigning generates an RSA-2048 key and a self-signed certificate for it
+// valid from an hour before now (for clocks behind ours) for ten years.
+func NewSigning(commonName string, now time.Time) (*Signing, error) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return nil, fmt.Errorf("keys: %w", err)

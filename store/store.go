@@ -1,6 +1,6 @@
 // Package store owns the directory: the domain types (users, groups and
 // memberships, shared folders, apps, upstream IdPs, API credentials, MFA
-// enrolments and audit events) and the small per-aggregate interfaces through
+// enrolments, IdP signing key versions and audit events) and the small per-aggregate interfaces through
 // which every other package reads and changes them.
 //
 // Backends live in sub-packages named after their technology: store/sqlite
@@ -20,7 +20,8 @@
 //   - Deleting a user or group removes its memberships and folder shares in
 //     the same transaction; deleting a user removes their MFA enrolments.
 //   - Secrets never reach the store in clear: API credentials carry a hash,
-//     MFA enrolments carry bytes the caller has already encrypted.
+//     MFA enrolments and signing keys carry bytes the caller has already
+//     encrypted.
 //
 // The store imports only audit (layer 0); it never imports session, web or a
 // domain package.
@@ -68,6 +69,7 @@ type Tx interface {
 	Credentials
 	Enrolments
 	Events
+	SigningKeys
 }
 
 // Users is the user aggregate.
@@ -176,6 +178,19 @@ type Enrolments interface {
 	// DeleteUserEnrolments removes all of a user's enrolments and returns
 	// how many there were.
 	DeleteUserEnrolments(ctx context.Context, userID int64) (int, error)
+}
+
+// SigningKeys is the aggregate of IdP signing key versions, shared by every
+// node so that a rotation made on one is seen by all. The store keeps what
+// it is given: which version signs when is decided by package keys.
+type SigningKeys interface {
+	// CreateSigningKey inserts k, setting k.ID, and k.CreatedAt when zero.
+	// CertDER, KeyCiphertext and ActivatesAt are required.
+	CreateSigningKey(ctx context.Context, k *SigningKey) error
+	// ListSigningKeys returns every version ordered by ActivatesAt, then ID.
+	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
+	// DeleteSigningKey removes a version.
+	DeleteSigningKey(ctx context.Context, id int64) error
 }
 
 // Events is the audit trail. It satisfies audit.Recorder.

@@ -137,6 +137,16 @@ type Enrolment struct {
 	LastUsedAt time.Time // zero: never
 }
 
+// SigningKey is one version of the IdP signing key. The private key is
+// opaque to the store: the caller encrypts it before and decrypts it after.
+type SigningKey struct {
+	ID            int64
+	CertDER       []byte // the X.509 certificate, DER
+	KeyCiphertext []byte // the PKCS#8 private key, encrypted by the caller
+	ActivatesAt   time.Time
+	CreatedAt     time.Time
+}
+
 // EventFilter selects audit events.
 type EventFilter struct {
 	Since    time.Time // inclusive; zero: no bound

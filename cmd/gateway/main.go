@@ -1,6 +1,6 @@
 // Command gateway is Portcullis: `gateway serve` runs the identity gateway,
 // and the other commands administer the same store while it runs (users,
-// groups, version, …). See DESIGN.md §4 for the contract.
+// groups, apps, keys, version, …). See DESIGN.md §4 for the contract.
 //
 // Exit codes: 0 success, 2 bad usage or bad configuration, 1 anything else.
 // Errors go to stderr.
@@ -43,6 +43,15 @@ Commands:
   groups add|delete NAME [--json]
   groups list [--json]
   groups members NAME [--add EMAIL]... [--remove EMAIL]... [--json]
+  apps add NAME --metadata FILE|URL [--mfa required|optional|off] [--group G]...
+      [--nameid-format email|persistent|transient|unspecified] [--nameid-attr SRC]
+      [--attr NAME=SOURCE]... [--sign assertion|response|both]
+      [--encrypt off|aes256-gcm|aes128-cbc] [--json]
+  apps list [--json]
+  apps remove NAME [--json]
+  apps refresh [NAME] [--json]
+  keys list [--json]
+  keys rotate [--now] [--force] [--json]
   version [--json]
 
 Every command takes --config FILE; every setting can also be given as a
@@ -90,6 +99,10 @@ func dispatch(ctx context.Context, args []string, e env) error {
 		return c.users(ctx, rest)
 	case "groups":
 		return c.groups(ctx, rest)
+	case "apps":
+		return c.apps(ctx, rest)
+	case "keys":
+		return c.keys(ctx, rest)
 	case "version":
 		return c.version(rest)
 	case "help", "-h", "--help":

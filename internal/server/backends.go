@@ -17,26 +17,26 @@ import (
 	"github.com/portcullis/portcullis/store/sqlite"
 )
 
+// openKeys loads the master secret. The signing keys live in the store
+// (openSigning).
 func (s *Server) openKeys(ctx context.Context) error {
+	var created bool
 	var err error
-	if s.Config.MasterSecret != "" {
-		s.Master, err = keys.NewMaster(s.Config.MasterSecret)
-	} else {
-		var created bool
-		s.Master, created, err = keys.LoadOrCreateMaster(s.Config.DataDir)
-		if created {
-			s.Logger.Info("generated master secret", "file", filepath.Join(s.Config.DataDir, "master.key"))
-		}
+	s.Master, created, err = OpenMaster(s.Config)
+	if created {
+		s.Logger.Info("generated master secret", "file", filepath.Join(s.Config.DataDir, "master.key"))
 	}
-	if err != nil {
-		return err
-	}
-	host := "localhost"
-	if u, err := url.Parse(s.Config.BaseURL); err == nil {
-		host = u.Hostname()
-	}
-	s.Signing, _, err = keys.LoadOrCreateSigning(s.Config.DataDir, host, s.now())
 	return err
+}
+
+// OpenMaster returns the configured master secret, or the data dir's,
+// generating it there when there is none yet (created).
+func OpenMaster(cfg *config.Config) (m *keys.Master, created bool, err error) {
+	if cfg.MasterSecret != "" {
+		m, err = keys.NewMaster(cfg.MasterSecret)
+		return m, false, err
+	}
+	return keys.LoadOrCreateMaster(cfg.DataDir)
 }
 
 // OpenStore opens the configured directory store.

@@ -42,6 +42,11 @@ type Server struct {
 	Store    store.Store
 	Sessions *session.Manager
 	Master   *keys.Master
+	// Keys is the signing key source shared by every node (a *Keyring).
+	Keys keys.Source
+	// Signing is the signing key that was active when the node started.
+	//
+	// Deprecated: keys rotate while the node runs; use Keys.
 	Signing  *keys.Signing
 	Hasher   *password.Hasher
 	Registry *prometheus.Registry
@@ -50,6 +55,7 @@ type Server struct {
 
 	handler http.Handler
 	closers []io.Closer
+	tasks   []func(context.Context)
 	out     io.Writer
 	now     func() time.Time
 }
@@ -70,12 +76,13 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	for _, step := range []func(context.Context) error{s.openKeys, s.openStore, s.openSessions, s.bootstrap, s.mount} {
+	for _, step := range []func(context.Context) error{s.openKeys, s.openStore, s.openSigning, s.openSessions, s.bootstrap, s.mount} {
 		if err := step(ctx); err != nil {
 			s.Close()
 			return nil, err
 		}
 	}
+	s.AddTask(s.refreshMetadata)
 	return s, nil
 }
 
@@ -92,8 +99,9 @@ func (s *Server) Close() error {
 	return errors.Join(errs...)
 }
 
-// Serve answers on ln until ctx is done, then stops accepting, lets
-// in-flight requests finish within the shutdown timeout, and returns nil.
+// Serve answers on ln, and runs the background tasks (AddTask), until ctx
+// is done; then it stops the tasks and accepting, lets in-flight requests
+// finish within the shutdown timeout, and returns nil.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.handler,
@@ -104,6 +112,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	stopTasks := s.runTasks(ctx)
+	defer stopTasks()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

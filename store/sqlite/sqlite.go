@@ -27,6 +27,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -94,12 +95,33 @@ func dsn(file string) string {
 	return u.String()
 }
 
+// migrate applies the migrations. On a brand-new file, several processes
+// opening it at once can get SQLITE_BUSY without the busy handler being
+// consulted (while one of them switches the file to WAL, SQLite reports busy
+// at once rather than risk a deadlock), so a busy error is retried, within
+// the same bound as the busy timeout.
 func migrate(ctx context.Context, db *sql.DB) error {
 	ms, err := sqlstore.LoadMigrations(migrations, "migrations")
 	if err != nil {
 		return err
 	}
-	return sqlstore.Migrate(ctx, db, Flavor, ms)
+	deadline := time.Now().Add(busyTimeout * time.Millisecond)
+	for {
+		err = sqlstore.Migrate(ctx, db, Flavor, ms)
+		if !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func isBusy(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 func isConflict(err error) bool {
