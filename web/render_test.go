@@ -45,6 +45,18 @@ var samplePages = map[string]struct {
 		Page{Data: ErrorData{Status: 404, Title: "Page not found", Message: "There is nothing here."}},
 		[]string{"Page not found", "There is nothing here.", "404", "req-123"},
 	},
+	// The SAML pages' Data types live in package idp (PostData, LogoutData),
+	// which web cannot import; maps with the same field names stand in.
+	"saml_post.html": {
+		Page{Data: map[string]any{"URL": "https://app.example.com/acs", "Heading": "Signing you in",
+			"Fields": []map[string]string{{"Name": "SAMLResponse", "Value": "PHNhbWw+"}, {"Name": "RelayState", "Value": "x&y"}}}},
+		[]string{`action="https://app.example.com/acs"`, `data-autosubmit`, `name="SAMLResponse" value="PHNhbWw&#43;"`,
+			`name="RelayState" value="x&amp;y"`, `type="submit">Continue`, `/static/autosubmit.js?v=`},
+	},
+	"saml_logout.html": {
+		Page{Data: map[string]any{"Partial": true, "Apps": []map[string]any{{"Name": "Wiki", "OK": true}, {"Name": "CRM", "OK": false}}}},
+		[]string{"You have signed out.", "Wiki", "Signed out", "CRM", "Not confirmed", `href="/login"`},
+	},
 	"password_change.html": {
 		Page{Data: PasswordChangeData{Error: "The passwords do not match.", Return: "/"}},
 		[]string{`action="/password"`, `name="current"`, `name="new"`, `name="confirm"`,
@@ -101,7 +113,10 @@ var (
 	inputTag  = regexp.MustCompile(`<input [^>]*>`)
 	idAttr    = regexp.MustCompile(`\bid="([^"]+)"`)
 	formTag   = regexp.MustCompile(`(?s)<form method="post".*?</form>`)
-	inlineCSS = regexp.MustCompile(`<style|\sstyle="|<script`)
+	inlineCSS = regexp.MustCompile(`<style|\sstyle="|\son[a-z]+="`)
+	// scriptTag finds script elements; only those loading a file from
+	// /static/ (which the CSP allows as 'self') may appear.
+	scriptTag = regexp.MustCompile(`<script[^>]*>`)
 )
 
 // checkAccessible asserts every visible input has a <label for> and that
@@ -120,11 +135,25 @@ func checkAccessible(t *testing.T, body string) {
 	if loc := inlineCSS.FindString(body); loc != "" {
 		t.Errorf("page has inline code the CSP blocks: %q", loc)
 	}
+	for _, tag := range scriptTag.FindAllString(body, -1) {
+		if !strings.Contains(tag, ` src="/static/`) {
+			t.Errorf("script not loaded from /static/: %s", tag)
+		}
+	}
 }
 
+// checkFormsCarryToken asserts every form posting to us carries the CSRF
+// token. A form posting to another origin (a SAML message to an app) must
+// not: the token would leak to that site.
 func checkFormsCarryToken(t *testing.T, body, token string) {
 	t.Helper()
 	for _, f := range formTag.FindAllString(body, -1) {
+		if strings.Contains(f, `action="http`) {
+			if strings.Contains(f, `name="_csrf"`) {
+				t.Errorf("form to another origin carries the csrf token:\n%s", f)
+			}
+			continue
+		}
 		if !strings.Contains(f, `<input type="hidden" name="_csrf" value="`+token+`">`) {
 			t.Errorf("form without the csrf token:\n%s", f)
 		}

@@ -20,7 +20,7 @@ var Layer = map[string]int{
 	"templates": 0, "static": 0, "password": 0,
 	"web": 1, "session": 1, "store": 1,
 	"idp": 2, "sp": 2, "mfa": 2, "forwardauth": 2, "enterprise": 2, "scim": 2, "portal": 2,
-	"internal/server": 3, "internal/testenv": 3, "internal/catalog": 3, "cmd/gateway": 3, "internal/layers": 3,
+	"internal/server": 3, "internal/testenv": 3, "internal/catalog": 3, "cmd/gateway": 3, "internal/layers": 3, "bench": 3,
 }
 
 // Of returns the listed prefix that covers package p (relative to the

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/portcullis/portcullis/idp"
 	"github.com/portcullis/portcullis/portal"
 	"github.com/portcullis/portcullis/web"
 )
@@ -44,6 +45,7 @@ func (s *Server) mount(ctx context.Context) error {
 			MaxIP: cfg.Login.MaxFailuresPerIP, Window: cfg.Login.Window.D()},
 	}
 	s.Portal.Mount(mux)
+	s.mountIdP(mux, render)
 
 	s.handler = web.Chain(mux,
 		web.AssignRequestID,
@@ -55,4 +57,21 @@ func (s *Server) mount(ctx context.Context) error {
 		web.NewMetrics(s.Registry).Middleware,
 	)
 	return nil
+}
+
+// mountIdP wires the SAML identity provider and gives the portal its two
+// hooks: the apps a user may launch, and single logout on /logout.
+func (s *Server) mountIdP(mux *http.ServeMux, render *web.Renderer) {
+	cfg := s.Config.SAML
+	h := &idp.Handler{
+		Store: s.Store, Sessions: s.Sessions, Current: s.Portal.Current, Keys: s.Keys,
+		Replay: s.Sessions.Store(), Render: render, Logger: s.Logger, Now: s.now,
+		BaseURL: s.Config.BaseURL, EntityID: cfg.EntityID, SignMetadata: cfg.SignMetadata,
+		WantAuthnRequestsSigned: cfg.WantAuthnRequestsSigned,
+		AssertionLifetime:       cfg.AssertionLifetime.D(), ClockSkew: cfg.ClockSkew.D(),
+		PseudonymKey: s.Master.Derive("saml persistent nameid", 32),
+	}
+	h.Mount(mux)
+	s.Portal.Apps = h.AppsFor
+	s.Portal.SingleLogout = h.SingleLogout
 }

@@ -1,0 +1,62 @@
+package idp
+
+import (
+	"encoding/base64"
+	"net/http"
+
+	"github.com/beevik/etree"
+	"github.com/crewjam/saml"
+
+	"github.com/portcullis/portcullis/web"
+)
+
+// PostData is the Data of saml_post.html: a form the browser posts to
+// another site (saml-bindings §3.5.4), submitted by /static/autosubmit.js
+// and by its Continue button when scripts are off.
+type PostData struct {
+	// URL is the form action: an ACS or SingleLogoutService from the app's
+	// metadata, never from the request.
+	URL string
+	// Fields are hidden inputs: SAMLResponse or SAMLRequest, and RelayState.
+	Fields []Field
+	// Heading and Message say what is happening.
+	Heading string
+	Message string
+}
+
+// Field is one hidden form input.
+type Field struct{ Name, Value string }
+
+// WriteResponse implements saml.ResponseWriter: it seals the Response (or
+// takes the error Response crewjam made) and posts it with the HTTP-POST
+// binding. RelayState goes back exactly as received (saml-bindings §3.5.3)
+// and is never used as a redirect target.
+func (f *ssoFlow) WriteResponse(w http.ResponseWriter, req *saml.IdpAuthnRequest) error {
+	if req.ResponseEl == nil {
+		if err := seal(req, f.app.Settings); err != nil {
+			return err
+		}
+	}
+	doc := etree.NewDocument()
+	doc.SetRoot(req.ResponseEl)
+	b, err := doc.WriteToBytes()
+	if err != nil {
+		return err
+	}
+	fields := []Field{{"SAMLResponse", base64.StdEncoding.EncodeToString(b)}}
+	if req.RelayState != "" {
+		fields = append(fields, Field{"RelayState", req.RelayState})
+	}
+	return f.h.post(w, req.HTTPRequest, PostData{URL: req.ACSEndpoint.Location, Fields: fields,
+		Heading: "Signing you in", Message: "Taking you to " + or(f.app.Name, "the app") + "…"})
+}
+
+// post renders saml_post.html, letting this one page's form post to the
+// target's origin (the Content-Security-Policy allows only 'self').
+func (h *Handler) post(w http.ResponseWriter, r *http.Request, d PostData) error {
+	if err := web.AllowFormAction(w, d.URL); err != nil {
+		return err
+	}
+	h.Render.Render(w, r, http.StatusOK, "saml_post.html", web.Page{Title: d.Heading, Data: d})
+	return nil
+}
