@@ -51,20 +51,18 @@ func (h *Handler) GetServiceProvider(r *http.Request, entityID string) (*saml.En
 	return a.Metadata, nil
 }
 
-// appByEntityID finds the SAML app whose entity ID is entityID. The store
-// has no index by entity ID, so it lists the apps; their rows are small next
-// to the RSA signature every SSO costs.
+// appByEntityID finds the SAML app whose entity ID is entityID.
 func (h *Handler) appByEntityID(ctx context.Context, entityID string) (app, error) {
-	all, err := h.Store.ListApps(ctx)
-	if err != nil {
-		return app{}, fmt.Errorf("idp: list apps: %w", err)
+	a, err := h.Store.AppByEntityID(ctx, entityID)
+	switch {
+	case entityID == "", errors.Is(err, store.ErrNotFound):
+		return app{}, errUnknownApp
+	case err != nil:
+		return app{}, fmt.Errorf("idp: app %q: %w", entityID, err)
+	case a.Kind != store.AppSAML:
+		return app{}, errUnknownApp
 	}
-	for _, a := range all {
-		if a.Kind == store.AppSAML && a.EntityID == entityID && entityID != "" {
-			return h.parsed(a)
-		}
-	}
-	return app{}, errUnknownApp
+	return h.parsed(a)
 }
 
 // appByName finds a SAML app by its name (the launch URL).

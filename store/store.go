@@ -137,6 +137,9 @@ type Apps interface {
 	CreateApp(ctx context.Context, a *App) error
 	App(ctx context.Context, id int64) (App, error)
 	AppByName(ctx context.Context, name string) (App, error)
+	// AppByEntityID returns the app with that (exact, non-empty) SAML
+	// entity ID.
+	AppByEntityID(ctx context.Context, entityID string) (App, error)
 	ListApps(ctx context.Context) ([]App, error)
 	// UpdateApp replaces every mutable field of the app with a.ID.
 	UpdateApp(ctx context.Context, a App) error

@@ -45,6 +45,7 @@ var migrations embed.FS
 // Flavor is SQLite's dialect for sqlstore.
 var Flavor = sqlstore.Flavor{
 	Name:          "sqlite",
+	SingleWriter:  true,
 	IsConflict:    isConflict,
 	IsUnavailable: isUnavailable,
 }

@@ -70,6 +70,13 @@ func (c *conn) AppByName(ctx context.Context, name string) (store.App, error) {
 		`SELECT `+appCols+` FROM apps WHERE name_key = ?`, key(name))
 }
 
+// AppByEntityID returns the app with that SAML entity ID (an indexed,
+// unique column; empty never matches).
+func (c *conn) AppByEntityID(ctx context.Context, entityID string) (store.App, error) {
+	return one(ctx, c, fmt.Sprintf("app with entity ID %q", entityID), scanApp,
+		`SELECT `+appCols+` FROM apps WHERE entity_id = ?`, entityID)
+}
+
 // ListApps returns every app ordered by name, ignoring case.
 func (c *conn) ListApps(ctx context.Context) ([]store.App, error) {
 	return all(ctx, c, "list apps", scanApp, `SELECT `+appCols+` FROM apps ORDER BY name_key, id`)

@@ -54,7 +54,11 @@ func (c *conn) savepoint(ctx context.Context, fn func() error) error {
 // whole transaction (PostgreSQL), it runs inside a savepoint, so that every
 // backend leaves a transaction usable after an error such as ErrConflict.
 func (c *conn) write(ctx context.Context, fn func() error) error {
-	if !c.isTx() || !c.flavor.AbortsTxOnError {
+	if !c.isTx() {
+		defer c.owner.lockWriter()()
+		return fn()
+	}
+	if !c.flavor.AbortsTxOnError {
 		return fn()
 	}
 	return c.savepoint(ctx, fn)

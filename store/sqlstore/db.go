@@ -36,6 +36,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 
 	"github.com/portcullis/portcullis/store"
 )
@@ -45,6 +46,17 @@ type DB struct {
 	conn
 	sql    *sql.DB
 	flavor *Flavor
+	writer sync.Mutex // held by each write when flavor.SingleWriter
+}
+
+// lockWriter takes the writer lock when the flavor needs one and returns
+// its release.
+func (d *DB) lockWriter() func() {
+	if !d.flavor.SingleWriter {
+		return func() {}
+	}
+	d.writer.Lock()
+	return d.writer.Unlock
 }
 
 // New returns a store over db, which must already hold the schema.
@@ -61,6 +73,7 @@ func (d *DB) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
 }
 
 func (d *DB) inTx(ctx context.Context, fn func(c *conn) error) (err error) {
+	defer d.lockWriter()()
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return d.fail("begin transaction", err)

@@ -21,6 +21,11 @@ type Flavor struct {
 	// transaction (PostgreSQL), so that writes in a transaction need a
 	// savepoint each to leave it usable, as SQLite does.
 	AbortsTxOnError bool
+	// SingleWriter says the database takes one writer at a time (SQLite).
+	// Writers of this process then queue on a mutex, which hands over at
+	// once, instead of on the database's lock, whose busy handler polls with
+	// sleeps; other processes (the CLI) still meet the busy timeout.
+	SingleWriter bool
 	// IsConflict reports a unique or foreign-key violation.
 	IsConflict func(error) bool
 	// IsUnavailable reports that the database could not be reached.

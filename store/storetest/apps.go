@@ -39,6 +39,13 @@ func testAppCreateGet(t *testing.T, s store.Store) {
 	got, err = s.AppByName(ctx(t), "wIKI")
 	must(t, err)
 	equal(t, "AppByName", got, a)
+	got, err = s.AppByEntityID(ctx(t), "https://wiki.example.com/saml")
+	must(t, err)
+	equal(t, "AppByEntityID", got, a)
+	_, err = s.AppByEntityID(ctx(t), "https://wiki.example.com/SAML")
+	wantErr(t, err, store.ErrNotFound)
+	_, err = s.AppByEntityID(ctx(t), "")
+	wantErr(t, err, store.ErrNotFound)
 }
 
 func testAppZeroValues(t *testing.T, s store.Store) {
