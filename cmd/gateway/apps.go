@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/idp"
 	"github.com/portcullis/portcullis/internal/catalog"
 	"github.com/portcullis/portcullis/store"
@@ -139,34 +140,22 @@ func (c *cli) warnAdded(a store.App) {
 }
 
 func (c *cli) appsList(ctx context.Context, args []string) error {
-	fs := c.flags("apps list")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parseNone(fs, args); err != nil {
-		return err
-	}
-	st, _, err := c.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	apps, err := st.ListApps(ctx)
-	if err != nil {
-		return err
-	}
-	views := make([]appView, 0, len(apps))
-	for _, a := range apps {
-		views = append(views, viewApp(a))
-	}
-	if *asJSON {
-		return c.printJSON(views)
-	}
-	rows := make([][]string, 0, len(views))
-	for _, v := range views {
-		rows = append(rows, []string{v.Name, v.EntityID, strings.Join(v.ACSURLs, ","),
-			orDash(strings.Join(v.Groups, ",")), v.MFA, v.MetadataSource, v.UpdatedAt})
-	}
-	c.table([]string{"NAME", "ENTITY ID", "ACS", "GROUPS", "MFA", "METADATA", "UPDATED"}, rows)
-	return nil
+	return runListing(ctx, c, args, listing[appView]{
+		name:   "apps list",
+		header: []string{"NAME", "ENTITY ID", "ACS", "GROUPS", "MFA", "METADATA", "UPDATED"},
+		load: func(ctx context.Context, st store.Store, _ *config.Config) ([]appView, error) {
+			apps, err := st.ListApps(ctx)
+			views := make([]appView, 0, len(apps))
+			for _, a := range apps {
+				views = append(views, viewApp(a))
+			}
+			return views, err
+		},
+		row: func(v appView) []string {
+			return []string{v.Name, v.EntityID, strings.Join(v.ACSURLs, ","),
+				orDash(strings.Join(v.Groups, ",")), v.MFA, v.MetadataSource, v.UpdatedAt}
+		},
+	})
 }
 
 func (c *cli) appsRemove(ctx context.Context, args []string) error {

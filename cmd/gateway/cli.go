@@ -118,6 +118,45 @@ func (c *cli) table(header []string, rows [][]string) {
 	}
 }
 
+// listing describes a list command: it takes --json only, loads its views
+// from the store, and prints them as JSON or as a table.
+type listing[V any] struct {
+	name   string
+	header []string
+	empty  string // printed instead of an empty table, when set
+	load   func(ctx context.Context, st store.Store, cfg *config.Config) ([]V, error)
+	row    func(V) []string
+}
+
+func runListing[V any](ctx context.Context, c *cli, args []string, l listing[V]) error {
+	fs := c.flags(l.name)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseNone(fs, args); err != nil {
+		return err
+	}
+	st, cfg, err := c.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	views, err := l.load(ctx, st, cfg)
+	switch {
+	case err != nil:
+		return err
+	case *asJSON:
+		return c.printJSON(views)
+	case len(views) == 0 && l.empty != "":
+		fmt.Fprintln(c.stdout, l.empty)
+		return nil
+	}
+	rows := make([][]string, 0, len(views))
+	for _, v := range views {
+		rows = append(rows, l.row(v))
+	}
+	c.table(l.header, rows)
+	return nil
+}
+
 // notFound turns a store.ErrNotFound into a message naming what was missing.
 func notFound(err error, what string) error {
 	if errors.Is(err, store.ErrNotFound) {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/portcullis/portcullis/audit"
+	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/store"
 )
 
@@ -79,37 +80,25 @@ type groupView struct {
 }
 
 func (c *cli) groupsList(ctx context.Context, args []string) error {
-	fs := c.flags("groups list")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parseNone(fs, args); err != nil {
-		return err
-	}
-	st, _, err := c.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	groups, err := st.ListGroups(ctx)
-	if err != nil {
-		return err
-	}
-	views := make([]groupView, 0, len(groups))
-	for _, g := range groups {
-		members, err := st.Members(ctx, g.ID)
-		if err != nil {
-			return err
-		}
-		views = append(views, groupView{ID: g.ID, Name: g.Name, Members: len(members)})
-	}
-	if *asJSON {
-		return c.printJSON(views)
-	}
-	rows := make([][]string, 0, len(views))
-	for _, v := range views {
-		rows = append(rows, []string{strconv.FormatInt(v.ID, 10), v.Name, strconv.Itoa(v.Members)})
-	}
-	c.table([]string{"ID", "NAME", "MEMBERS"}, rows)
-	return nil
+	return runListing(ctx, c, args, listing[groupView]{
+		name:   "groups list",
+		header: []string{"ID", "NAME", "MEMBERS"},
+		load: func(ctx context.Context, st store.Store, _ *config.Config) ([]groupView, error) {
+			groups, err := st.ListGroups(ctx)
+			views := make([]groupView, 0, len(groups))
+			for _, g := range groups {
+				members, err := st.Members(ctx, g.ID)
+				if err != nil {
+					return nil, err
+				}
+				views = append(views, groupView{ID: g.ID, Name: g.Name, Members: len(members)})
+			}
+			return views, err
+		},
+		row: func(v groupView) []string {
+			return []string{strconv.FormatInt(v.ID, 10), v.Name, strconv.Itoa(v.Members)}
+		},
+	})
 }
 
 // groupsMembers lists a group's members, after adding and removing those

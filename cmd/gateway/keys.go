@@ -7,8 +7,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/internal/server"
 	"github.com/portcullis/portcullis/keys"
+	"github.com/portcullis/portcullis/store"
 )
 
 func (c *cli) keys(ctx context.Context, args []string) error {
@@ -60,38 +62,22 @@ func (v keyView) stateText() string {
 }
 
 func (c *cli) keysList(ctx context.Context, args []string) error {
-	fs := c.flags("keys list")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parseNone(fs, args); err != nil {
-		return err
-	}
-	st, cfg, err := c.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	statuses, err := server.SigningKeyStatuses(ctx, st, time.Now(), cfg.SAML.KeyRollover.D())
-	if err != nil {
-		return err
-	}
-	views := make([]keyView, 0, len(statuses))
-	for _, s := range statuses {
-		views = append(views, viewKey(s))
-	}
-	if *asJSON {
-		return c.printJSON(views)
-	}
-	if len(views) == 0 {
-		fmt.Fprintln(c.stdout, "No signing key in the store yet: `gateway serve` (or `gateway keys rotate`) puts the data dir's key there, generating it if need be.")
-		return nil
-	}
-	rows := make([][]string, 0, len(views))
-	for _, v := range views {
-		rows = append(rows, []string{strconv.FormatInt(v.ID, 10), v.ActivatesAt, v.NotBefore, v.NotAfter,
-			v.Fingerprint, v.stateText()})
-	}
-	c.table([]string{"ID", "ACTIVATES", "NOT BEFORE", "NOT AFTER", "SHA-256", "STATE"}, rows)
-	return nil
+	return runListing(ctx, c, args, listing[keyView]{
+		name:   "keys list",
+		header: []string{"ID", "ACTIVATES", "NOT BEFORE", "NOT AFTER", "SHA-256", "STATE"},
+		empty:  "No signing key in the store yet: `gateway serve` (or `gateway keys rotate`) puts the data dir's key there, generating it if need be.",
+		load: func(ctx context.Context, st store.Store, cfg *config.Config) ([]keyView, error) {
+			statuses, err := server.SigningKeyStatuses(ctx, st, time.Now(), cfg.SAML.KeyRollover.D())
+			views := make([]keyView, 0, len(statuses))
+			for _, s := range statuses {
+				views = append(views, viewKey(s))
+			}
+			return views, err
+		},
+		row: func(v keyView) []string {
+			return []string{strconv.FormatInt(v.ID, 10), v.ActivatesAt, v.NotBefore, v.NotAfter, v.Fingerprint, v.stateText()}
+		},
+	})
 }
 
 // keysRotate adds a signing key that activates after saml.key_rollover,

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/audit"
+	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/internal/server"
 	"github.com/portcullis/portcullis/password"
 	"github.com/portcullis/portcullis/store"
@@ -141,38 +142,26 @@ func createUser(ctx context.Context, st store.Store, u *store.User, groups []str
 }
 
 func (c *cli) usersList(ctx context.Context, args []string) error {
-	fs := c.flags("users list")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parseNone(fs, args); err != nil {
-		return err
-	}
-	st, _, err := c.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	users, _, err := st.ListUsers(ctx, store.UserFilter{})
-	if err != nil {
-		return err
-	}
-	views := make([]userView, 0, len(users))
-	for _, u := range users {
-		gs, err := st.UserGroups(ctx, u.ID)
-		if err != nil {
-			return err
-		}
-		views = append(views, viewUser(u, groupNames(gs)))
-	}
-	if *asJSON {
-		return c.printJSON(views)
-	}
-	rows := make([][]string, 0, len(views))
-	for _, v := range views {
-		rows = append(rows, []string{strconv.FormatInt(v.ID, 10), v.Email, v.Name, yes(v.Admin), yes(v.Disabled),
-			strings.Join(v.Groups, ","), orDash(v.LastLoginAt)})
-	}
-	c.table([]string{"ID", "EMAIL", "NAME", "ADMIN", "DISABLED", "GROUPS", "LAST LOGIN"}, rows)
-	return nil
+	return runListing(ctx, c, args, listing[userView]{
+		name:   "users list",
+		header: []string{"ID", "EMAIL", "NAME", "ADMIN", "DISABLED", "GROUPS", "LAST LOGIN"},
+		load: func(ctx context.Context, st store.Store, _ *config.Config) ([]userView, error) {
+			users, _, err := st.ListUsers(ctx, store.UserFilter{})
+			views := make([]userView, 0, len(users))
+			for _, u := range users {
+				gs, err := st.UserGroups(ctx, u.ID)
+				if err != nil {
+					return nil, err
+				}
+				views = append(views, viewUser(u, groupNames(gs)))
+			}
+			return views, err
+		},
+		row: func(v userView) []string {
+			return []string{strconv.FormatInt(v.ID, 10), v.Email, v.Name, yes(v.Admin), yes(v.Disabled),
+				strings.Join(v.Groups, ","), orDash(v.LastLoginAt)}
+		},
+	})
 }
 
 // usersChange disables, enables or deletes a user, records it, and ends the
