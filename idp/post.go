@@ -1,8 +1,11 @@
 package idp
 
 import (
+	"bytes"
 	"encoding/base64"
 	"net/http"
+	"strings"
+	"sync"
 
 	"github.com/beevik/etree"
 	"github.com/crewjam/saml"
@@ -37,13 +40,7 @@ func (f *ssoFlow) WriteResponse(w http.ResponseWriter, req *saml.IdpAuthnRequest
 			return err
 		}
 	}
-	doc := etree.NewDocument()
-	doc.SetRoot(req.ResponseEl)
-	b, err := doc.WriteToBytes()
-	if err != nil {
-		return err
-	}
-	fields := []Field{{"SAMLResponse", base64.StdEncoding.EncodeToString(b)}}
+	fields := []Field{{"SAMLResponse", encodeElement(req.ResponseEl)}}
 	if req.RelayState != "" {
 		fields = append(fields, Field{"RelayState", req.RelayState})
 	}
@@ -59,4 +56,25 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, d PostData) error
 	}
 	h.Render.Render(w, r, http.StatusOK, "saml_post.html", web.Page{Title: d.Heading, Data: d})
 	return nil
+}
+
+// xmlBuffers are reused for serializing Responses: a signed Response is
+// several kilobytes, which a fresh buffer would reach by growing a few times
+// on every sign-in.
+var xmlBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// encodeElement is el serialized (as etree.Document.WriteTo would, with the
+// default settings, without its bufio.Writer) and base64-encoded, as the
+// HTTP-POST binding carries it (saml-bindings §3.5.4).
+func encodeElement(el *etree.Element) string {
+	buf := xmlBuffers.Get().(*bytes.Buffer)
+	defer xmlBuffers.Put(buf)
+	buf.Reset()
+	el.WriteTo(buf, &etree.WriteSettings{})
+	var out strings.Builder
+	out.Grow(base64.StdEncoding.EncodedLen(buf.Len()))
+	enc := base64.NewEncoder(base64.StdEncoding, &out)
+	_, _ = enc.Write(buf.Bytes()) // a strings.Builder does not fail
+	_ = enc.Close()
+	return out.String()
 }

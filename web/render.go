@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -124,23 +125,28 @@ func initial(s string) string {
 // into a buffer first, so a template error becomes a clean 500 error page
 // rather than half a page under a 200.
 func (rd *Renderer) Render(w http.ResponseWriter, r *http.Request, status int, name string, p Page) {
-	body, err := rd.execute(r, name, p)
-	if err != nil {
+	buf := pageBuffers.Get().(*bytes.Buffer)
+	defer putPageBuffer(buf)
+	if err := rd.execute(buf, r, name, p); err != nil {
 		rd.logError(r, "render page", err, slog.String("template", name))
 		rd.Error(w, r, internalError.Status, internalError.Title, internalError.Message)
 		return
 	}
-	writeHTML(w, status, body)
+	writeHTML(w, status, buf.Bytes())
 }
 
 // Error writes error.html with status and the public title and message. The
 // page shows the request id so that support can find the log lines.
 func (rd *Renderer) Error(w http.ResponseWriter, r *http.Request, status int, title, message string) {
 	p := Page{Title: title, Data: ErrorData{Status: status, Title: title, Message: message}}
-	body, err := rd.execute(r, "error.html", p)
-	if err != nil {
+	buf := pageBuffers.Get().(*bytes.Buffer)
+	defer putPageBuffer(buf)
+	var body []byte
+	if err := rd.execute(buf, r, "error.html", p); err != nil {
 		rd.logError(r, "render error page", err)
 		body = fallbackErrorPage(status, title, message, RequestID(r.Context()))
+	} else {
+		body = buf.Bytes()
 	}
 	writeHTML(w, status, body)
 }
@@ -165,10 +171,28 @@ func (rd *Renderer) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	rd.Error(w, r, he.Status, he.Title, he.Message)
 }
 
-func (rd *Renderer) execute(r *http.Request, name string, p Page) ([]byte, error) {
+// pageBuffers are reused for rendering: a page is executed into a buffer
+// first, and one that is not reused grows through several sizes on every
+// request (a SAML post page is over 10 KB).
+var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledPage keeps an unusually large page's buffer out of the pool.
+const maxPooledPage = 256 << 10
+
+func putPageBuffer(buf *bytes.Buffer) {
+	if buf.Cap() > maxPooledPage {
+		return
+	}
+	buf.Reset()
+	pageBuffers.Put(buf)
+}
+
+// execute writes page name into buf, which must be empty; on an error buf
+// holds part of a page.
+func (rd *Renderer) execute(buf *bytes.Buffer, r *http.Request, name string, p Page) error {
 	t, ok := rd.pages[name]
 	if !ok {
-		return nil, fmt.Errorf("no template %q", name)
+		return fmt.Errorf("no template %q", name)
 	}
 	if p.CSRF == "" {
 		p.CSRF = CSRFToken(r)
@@ -176,11 +200,7 @@ func (rd *Renderer) execute(r *http.Request, name string, p Page) ([]byte, error
 	if p.RequestID == "" {
 		p.RequestID = RequestID(r.Context())
 	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, layoutName, p); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return t.ExecuteTemplate(buf, layoutName, p)
 }
 
 func (rd *Renderer) logError(r *http.Request, msg string, err error, attrs ...slog.Attr) {

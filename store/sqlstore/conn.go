@@ -20,6 +20,7 @@ type conn struct {
 	q      querier
 	flavor *Flavor
 	owner  *DB
+	stmts  *stmtCache // nil inside a transaction
 }
 
 func (c *conn) isTx() bool { return c.owner == nil }
@@ -69,18 +70,38 @@ func (c *conn) fail(op string, err error) error { return c.flavor.wrap(op, err) 
 // exec runs a writing statement.
 func (c *conn) exec(ctx context.Context, query string, args ...any) (res sql.Result, err error) {
 	err = c.write(ctx, func() error {
-		res, err = c.q.ExecContext(ctx, c.flavor.rebind(query), args...)
+		if s := c.prepared(ctx, query); s != nil {
+			res, err = s.ExecContext(ctx, args...)
+		} else {
+			res, err = c.q.ExecContext(ctx, c.flavor.rebind(query), args...)
+		}
 		return err
 	})
 	return res, err
 }
 
 func (c *conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if s := c.prepared(ctx, query); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
 	return c.q.QueryContext(ctx, c.flavor.rebind(query), args...)
 }
 
 func (c *conn) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if s := c.prepared(ctx, query); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
 	return c.q.QueryRowContext(ctx, c.flavor.rebind(query), args...)
+}
+
+// prepared is the cached statement for query, or nil inside a transaction
+// (a statement there would be prepared on the transaction's connection
+// anew each time, which gains nothing).
+func (c *conn) prepared(ctx context.Context, query string) *sql.Stmt {
+	if c.stmts == nil {
+		return nil
+	}
+	return c.stmts.get(ctx, query)
 }
 
 // execOne runs a statement that must touch exactly one row: none means the

@@ -4,6 +4,10 @@
 // its dialect; nothing here imports a driver.
 //
 // Decisions:
+//   - Where the flavor asks (CacheStatements: SQLite), statements run
+//     outside a transaction are prepared once per query text and kept
+//     (stmtCache, at most maxStmts): parsing and planning was a large share
+//     of a short query's cost. Inside a transaction they run as text.
 //   - Queries are written with ? placeholders and rebound per flavor, as in
 //     dex's storage/sql. New IDs come from INSERT ... RETURNING id, which
 //     SQLite (3.35+) and PostgreSQL both support.
@@ -47,7 +51,13 @@ type DB struct {
 	sql    *sql.DB
 	flavor *Flavor
 	writer sync.Mutex // held by each write when flavor.SingleWriter
+	// onClose runs before the *sql.DB closes: a backend's background work.
+	onClose []func()
 }
+
+// OnClose has Close run fn first, before the *sql.DB closes; a backend
+// stops its background work (SQLite's checkpointer) with it.
+func (d *DB) OnClose(fn func()) { d.onClose = append(d.onClose, fn) }
 
 // lockWriter takes the writer lock when the flavor needs one and returns
 // its release.
@@ -63,6 +73,9 @@ func (d *DB) lockWriter() func() {
 func New(db *sql.DB, f Flavor) *DB {
 	d := &DB{sql: db, flavor: &f}
 	d.conn = conn{q: db, flavor: d.flavor, owner: d}
+	if f.CacheStatements {
+		d.stmts = newStmtCache(db, d.flavor)
+	}
 	return d
 }
 
@@ -104,6 +117,13 @@ func (d *DB) Ping(ctx context.Context) error {
 
 // Close closes the underlying *sql.DB.
 func (d *DB) Close() error {
+	for _, fn := range d.onClose {
+		fn()
+	}
+	d.onClose = nil
+	if d.stmts != nil {
+		d.stmts.close()
+	}
 	if err := d.sql.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", d.flavor.Name, err)
 	}

@@ -26,6 +26,11 @@ type Flavor struct {
 	// once, instead of on the database's lock, whose busy handler polls with
 	// sleeps; other processes (the CLI) still meet the busy timeout.
 	SingleWriter bool
+	// CacheStatements has statements run outside a transaction prepared once
+	// and kept (SQLite, whose driver would parse and plan each anew). pgx
+	// keeps its own per-connection statement cache, and an explicit Prepare
+	// there would defeat a simple-protocol setting meant for a pooler.
+	CacheStatements bool
 	// IsConflict reports a unique or foreign-key violation.
 	IsConflict func(error) bool
 	// IsUnavailable reports that the database could not be reached.

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -117,12 +118,37 @@ func (c *conn) Members(ctx context.Context, groupID int64) ([]store.User, error)
 // there is no such user.
 func (c *conn) UserGroups(ctx context.Context, userID int64) ([]store.Group, error) {
 	op := fmt.Sprintf("groups of user %d", userID)
-	if err := c.exists(ctx, op, "users", userID); err != nil {
+	// One round trip (it is on every sign-in): the user's row left-joined
+	// to their groups, so no row means no such user and a row of NULLs
+	// means no groups.
+	rows, err := all(ctx, c, op, scanMaybeGroup, `SELECT g.id, g.name, g.created_at
+		FROM users u LEFT JOIN memberships m ON m.user_id = u.id LEFT JOIN groups g ON g.id = m.group_id
+		WHERE u.id = ? ORDER BY g.name_key, g.id`, userID)
+	if err != nil {
 		return nil, err
 	}
-	return all(ctx, c, op, scanGroup, `SELECT g.id, g.name, g.created_at
-		FROM groups g JOIN memberships m ON m.group_id = g.id
-		WHERE m.user_id = ? ORDER BY g.name_key, g.id`, userID)
+	if len(rows) == 0 {
+		return nil, c.fail(op, sql.ErrNoRows)
+	}
+	var out []store.Group
+	for _, g := range rows {
+		if g.ID != 0 {
+			out = append(out, g)
+		}
+	}
+	return out, nil
+}
+
+// scanMaybeGroup scans a group of a LEFT JOIN, the zero Group for NULLs.
+func scanMaybeGroup(s scanner) (store.Group, error) {
+	var (
+		id   sql.NullInt64
+		name sql.NullString
+		g    store.Group
+	)
+	err := s.Scan(&id, &name, timeCol{&g.CreatedAt})
+	g.ID, g.Name = id.Int64, name.String
+	return g, err
 }
 
 // prefixed qualifies each column of a comma-separated list with p.
