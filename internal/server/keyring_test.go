@@ -2,11 +2,7 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
 	"errors"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,6 +15,7 @@ import (
 	"github.com/portcullis/portcullis/store"
 	"github.com/portcullis/portcullis/store/postgres"
 	"github.com/portcullis/portcullis/store/sqlite"
+	"github.com/portcullis/portcullis/store/storetest"
 )
 
 const rollover = 48 * time.Hour
@@ -60,34 +57,9 @@ func openSQLite(t *testing.T, path string) store.Store {
 // or skips.
 func openPostgres(t *testing.T) func() store.Store {
 	t.Helper()
-	base := os.Getenv("GATEWAY_TEST_POSTGRES_URL")
-	if base == "" {
-		if os.Getenv("GATEWAY_TEST_REQUIRE_SERVICES") == "1" {
-			t.Fatal("GATEWAY_TEST_POSTGRES_URL is not set, and GATEWAY_TEST_REQUIRE_SERVICES=1")
-		}
-		t.Skip("GATEWAY_TEST_POSTGRES_URL is not set")
-	}
-	schema := "portcullis_test_" + strings.ToLower(rand.Text()[:12])
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		admin.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
+	u := storetest.PostgresSchema(t, storetest.PostgresURL(t))
 	return func() store.Store {
-		st, err := postgres.Open(t.Context(), u.String())
+		st, err := postgres.Open(t.Context(), u)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,9 +1,6 @@
 package testenv
 
 import (
-	"context"
-	"crypto/rand"
-	"database/sql"
 	"io"
 	"log/slog"
 	"net/url"
@@ -13,6 +10,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 
 	"github.com/portcullis/portcullis/config"
+	"github.com/portcullis/portcullis/store/storetest"
 )
 
 // PostgresSchema creates a fresh schema in the database named by
@@ -20,29 +18,7 @@ import (
 // whose connections use it.
 func PostgresSchema(t testing.TB) string {
 	t.Helper()
-	base := RequireService(t, "GATEWAY_TEST_POSTGRES_URL")
-	schema := "pc_test_" + strings.ToLower(rand.Text()[:12])
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		db.Close()
-		t.Fatalf("testenv: create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		db.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return storetest.PostgresSchema(t, RequireService(t, "GATEWAY_TEST_POSTGRES_URL"))
 }
 
 // RedisURL returns GATEWAY_TEST_REDIS_URL; callers isolate their keys with a
