@@ -3,6 +3,8 @@ package idp
 import (
 	"bytes"
 	"encoding/base64"
+	"html"
+	"html/template"
 	"net/http"
 	"strings"
 	"sync"
@@ -29,6 +31,14 @@ type PostData struct {
 
 // Field is one hidden form input.
 type Field struct{ Name, Value string }
+
+// Attrs returns the input's name and value attributes, escaped with
+// html.EscapeString. The template inserts them as they are: html/template's
+// own attribute escaper works rune by rune, and a SAMLResponse is tens of
+// kilobytes of base64, which needs no escaping at all.
+func (f Field) Attrs() template.HTMLAttr {
+	return template.HTMLAttr(`name="` + html.EscapeString(f.Name) + `" value="` + html.EscapeString(f.Value) + `"`)
+}
 
 // WriteResponse implements saml.ResponseWriter: it seals the Response (or
 // takes the error Response crewjam made) and posts it with the HTTP-POST

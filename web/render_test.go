@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"html/template"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -49,8 +50,9 @@ var samplePages = map[string]struct {
 	// which web cannot import; maps with the same field names stand in.
 	"saml_post.html": {
 		Page{Data: map[string]any{"URL": "https://app.example.com/acs", "Heading": "Signing you in",
-			"Fields": []map[string]string{{"Name": "SAMLResponse", "Value": "PHNhbWw+"}, {"Name": "RelayState", "Value": "x&y"}}}},
-		[]string{`action="https://app.example.com/acs"`, `data-autosubmit`, `name="SAMLResponse" value="PHNhbWw&#43;"`,
+			"Fields": []map[string]template.HTMLAttr{{"Attrs": `name="SAMLResponse" value="PHNhbWw+"`},
+				{"Attrs": `name="RelayState" value="x&amp;y"`}}}},
+		[]string{`action="https://app.example.com/acs"`, `data-autosubmit`, `name="SAMLResponse" value="PHNhbWw+"`,
 			`name="RelayState" value="x&amp;y"`, `type="submit">Continue`, `/static/autosubmit.js?v=`},
 	},
 	"saml_logout.html": {
