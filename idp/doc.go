@@ -92,6 +92,12 @@
 //     ends with the LogoutResponse to the sender, PartialLogout when an app
 //     failed. A LogoutRequest from an app that is not a participant of the
 //     session it names is answered Requester and ends nothing.
+//   - A LogoutRequest posted from another site (HTTP-POST binding) arrives
+//     without the session cookie, which is SameSite=Lax. Rather than answer
+//     that there was nothing to end, the gateway posts the same form again
+//     from its own page (marked so it happens once): that same-site POST
+//     carries the cookie. The chain's own cookie is SameSite=None over https
+//     for the apps' LogoutResponses.
 //   - Audit events: saml.sso (app, user, NameID, outcome), saml.sso.refused
 //     (the precise reason), saml.slo (each app's outcome), written before
 //     the answer leaves. The browser sees a generic message and the request

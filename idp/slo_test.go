@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/beevik/etree"
 	"github.com/crewjam/saml"
 
 	"github.com/portcullis/portcullis/audit"
@@ -221,4 +222,45 @@ func logoutStatus(t *testing.T, u *url.URL) string {
 func location(r *testenv.Response) *url.URL {
 	u, _ := url.Parse(r.Header.Get("Location"))
 	return u
+}
+
+// TestSPInitiatedSLOOverCrossSitePOST: a LogoutRequest posted from another
+// site arrives without the SameSite=Lax session cookie. The gateway posts it
+// again from its own page, and that same-site POST ends the session.
+func TestSPInitiatedSLOOverCrossSitePOST(t *testing.T) {
+	h, c, sps := sloSetup(t)
+	wiki := sps["wiki.example.com"]
+	req, err := wiki.MakeLogoutRequest(h.url+idp.SLOPath, "ada@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := etree.NewDocument()
+	doc.SetRoot(req.Element())
+	raw, err := doc.WriteToBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString(raw)}, "RelayState": {"bye"}}
+
+	cookieless := testenv.NewClient(t) // the browser's POST from wiki.example.com, cookies left behind
+	page := cookieless.PostForm(h.url+idp.SLOPath, form)
+	if page.StatusCode != http.StatusOK || !strings.Contains(page.Body, `action="`+h.url+idp.SLOPath+`"`) ||
+		!strings.Contains(page.Body, `name="portcullis_bounce" value="1"`) {
+		t.Fatalf("cross-site POST was not bounced: %d\n%s", page.StatusCode, page.Body)
+	}
+	if r := c.Get(h.url + "/"); r.StatusCode != http.StatusOK {
+		t.Fatalf("the bounce itself ended the session: %d", r.StatusCode)
+	}
+	f, err := testenv.ParseAutoForm(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Fields.Get("SAMLRequest") != form.Get("SAMLRequest") || f.Fields.Get("RelayState") != "bye" {
+		t.Fatalf("bounced form changed the message: %v", f.Fields)
+	}
+	r := c.PostForm(f.Action, f.Fields) // same-site now: the browser sends the cookie
+	playApps(t, h, c, sps, r, "")
+	if r := c.Get(h.url + "/"); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("still signed in after the bounced logout: %d", r.StatusCode)
+	}
 }

@@ -35,6 +35,12 @@ func (m *Manager) readCookie(r *http.Request) (ticket, bool) {
 	return ticket{}, false
 }
 
+// HasCookie reports whether r carries a session cookie at all, valid or
+// not. A cross-site POST carries none, since the cookie is SameSite=Lax.
+func (m *Manager) HasCookie(r *http.Request) bool {
+	return len(r.CookiesNamed(m.name)) > 0
+}
+
 // writeCookie sets the session cookie. It has no Max-Age: it is a browser
 // session cookie, so closing the browser on a shared machine ends it, while
 // the server-side idle and absolute deadlines bound it either way.
