@@ -149,7 +149,9 @@ func or(a, b string) string {
 
 // AddSessionParticipant implements saml.SessionParticipantTracker: the
 // entry is written to the session before the assertion leaves, so single
-// logout knows every app that got one.
+// logout knows every app that got one. It goes through Update, which adds
+// it to the freshest record and retries on a conflict, so two apps signed
+// in to at once from one browser both keep their entry.
 func (f *ssoFlow) AddSessionParticipant(r *http.Request, _ *saml.Session, p saml.SessionParticipant) error {
 	e := f.entry
 	e.App, e.SessionIndex = p.ServiceProviderID, p.SessionIndex
@@ -157,7 +159,10 @@ func (f *ssoFlow) AddSessionParticipant(r *http.Request, _ *saml.Session, p saml
 	if !upsert(&f.sess.SAML, e) {
 		return nil
 	}
-	return f.h.Sessions.Save(r.Context(), f.sess)
+	return f.h.Sessions.Update(r.Context(), f.sess, func(s *session.Session) error {
+		upsert(&s.SAML, e)
+		return nil
+	})
 }
 
 // SessionParticipants implements saml.SessionParticipantTracker; sign-in

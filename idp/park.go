@@ -76,7 +76,7 @@ func parkKey(key string) string { return "saml:park:" + key }
 func (h *Handler) resume(w http.ResponseWriter, r *http.Request) {
 	key := r.URL.Query().Get("key")
 	var p parked
-	data, err := h.Replay.Get(r.Context(), parkKey(key))
+	data, _, err := h.Replay.Get(r.Context(), parkKey(key))
 	if err == nil && (len(key) > 64 || json.Unmarshal(data, &p) != nil) {
 		err = session.ErrNotFound
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/beevik/etree"
@@ -82,6 +83,49 @@ func playApps(t *testing.T, h *harness, c *testenv.Client, sps map[string]*testS
 	}
 	t.Fatal("logout chain does not end")
 	return nil, nil
+}
+
+// TestConcurrentSignInsAllLoggedOut opens several apps at once from one
+// browser (as from the portal): each sign-in records its app in the same
+// session concurrently, and single logout must still reach every one.
+func TestConcurrentSignInsAllLoggedOut(t *testing.T) {
+	h := newHarness(t)
+	h.user("ada@example.com", "staff")
+	c := h.loggedIn("ada@example.com")
+	o := spOpts{sign: true, slo: true}
+	sps := map[string]*testSP{}
+	var urls []string
+	for _, name := range []string{"wiki", "crm", "mail", "chat", "docs", "jira"} {
+		sp := newTestSP(t, name, o)
+		h.app(name, sp, o, idp.AppSettings{}, "staff")
+		sp.trust(t, c.HTTP, h.url)
+		sps[sp.SloURL.Host] = sp
+		urls = append(urls, sp.redirectURL(t, h.url, sp.authnRequest(t, nil), ""))
+	}
+	status := make([]int, len(urls))
+	errs := make([]error, len(urls))
+	var wg sync.WaitGroup
+	for i, u := range urls {
+		wg.Go(func() {
+			resp, err := c.HTTP.Get(u)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			resp.Body.Close()
+			status[i] = resp.StatusCode
+		})
+	}
+	wg.Wait()
+	for i := range urls {
+		if errs[i] != nil || status[i] != http.StatusOK {
+			t.Fatalf("sign-in %d: %d, %v; want 200", i, status[i], errs[i])
+		}
+	}
+	r := c.Submit(h.url+"/logout", h.url+"/logout", url.Values{})
+	if _, visited := playApps(t, h, c, sps, r, ""); len(visited) != len(urls) {
+		t.Fatalf("single logout visited %v, want all %d apps", visited, len(urls))
+	}
 }
 
 func TestIdPInitiatedSLO(t *testing.T) {

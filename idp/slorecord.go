@@ -103,7 +103,7 @@ func (h *Handler) loadSLO(r *http.Request) (*sloRecord, error) {
 	if err != nil || c.Value == "" || len(c.Value) > 64 {
 		return nil, session.ErrNotFound
 	}
-	data, err := h.Replay.Get(r.Context(), sloKey(c.Value))
+	data, _, err := h.Replay.Get(r.Context(), sloKey(c.Value))
 	if err != nil {
 		return nil, err
 	}

@@ -101,6 +101,9 @@ type recorder struct {
 	puts     int
 	replaces int
 	written  map[string][]byte
+	// beforeReplace, when set, runs once before the next Replace reaches
+	// the store: another request writing in between a read and a write.
+	beforeReplace func()
 }
 
 func (r *recorder) Put(ctx context.Context, key string, userID int64, data []byte, ttl time.Duration) error {
@@ -108,9 +111,16 @@ func (r *recorder) Put(ctx context.Context, key string, userID int64, data []byt
 	return r.Store.Put(ctx, key, userID, data, ttl)
 }
 
-func (r *recorder) Replace(ctx context.Context, key string, userID int64, data []byte, ttl time.Duration) error {
+func (r *recorder) Replace(ctx context.Context, key string, userID int64, data []byte, ttl time.Duration, version int64) error {
+	r.mu.Lock()
+	hook := r.beforeReplace
+	r.beforeReplace = nil
+	r.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	r.note(key, data, &r.replaces)
-	return r.Store.Replace(ctx, key, userID, data, ttl)
+	return r.Store.Replace(ctx, key, userID, data, ttl, version)
 }
 
 func (r *recorder) note(key string, data []byte, count *int) {
@@ -132,15 +142,17 @@ func (r *recorder) writes() (puts, replaces int) {
 // failing is a Store whose every call fails with err.
 type failing struct{ err error }
 
-func (f failing) Put(context.Context, string, int64, []byte, time.Duration) error     { return f.err }
-func (f failing) Replace(context.Context, string, int64, []byte, time.Duration) error { return f.err }
-func (f failing) Get(context.Context, string) ([]byte, error)                         { return nil, f.err }
-func (f failing) Delete(context.Context, string) error                                { return f.err }
-func (f failing) DeleteUser(context.Context, int64) (int, error)                      { return 0, f.err }
-func (f failing) Reset(context.Context, string) error                                 { return f.err }
-func (f failing) Ping(context.Context) error                                          { return f.err }
-func (f failing) Close() error                                                        { return nil }
-func (f failing) Claim(context.Context, string, time.Duration) (bool, error)          { return false, f.err }
+func (f failing) Put(context.Context, string, int64, []byte, time.Duration) error { return f.err }
+func (f failing) Replace(context.Context, string, int64, []byte, time.Duration, int64) error {
+	return f.err
+}
+func (f failing) Get(context.Context, string) ([]byte, int64, error)         { return nil, 0, f.err }
+func (f failing) Delete(context.Context, string) error                       { return f.err }
+func (f failing) DeleteUser(context.Context, int64) (int, error)             { return 0, f.err }
+func (f failing) Reset(context.Context, string) error                        { return f.err }
+func (f failing) Ping(context.Context) error                                 { return f.err }
+func (f failing) Close() error                                               { return nil }
+func (f failing) Claim(context.Context, string, time.Duration) (bool, error) { return false, f.err }
 func (f failing) Incr(context.Context, string, time.Duration) (int64, time.Duration, error) {
 	return 0, 0, f.err
 }

@@ -120,12 +120,14 @@ func (m *Manager) RevokeUser(ctx context.Context, userID int64) (int, error) {
 }
 
 // backendErr makes sure that any failure of the backend other than "not
-// found" wraps ErrUnavailable, whatever the Store returned, so a caller never
+// found" or "conflict" wraps ErrUnavailable, whatever the Store returned, so a caller never
 // mistakes it for a missing session or treats the request as logged in.
 func backendErr(op string, err error) error {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return ErrNotFound
+	case errors.Is(err, ErrConflict):
+		return ErrConflict
 	case errors.Is(err, ErrUnavailable):
 		return fmt.Errorf("session: %s: %w", op, err)
 	default:

@@ -240,6 +240,104 @@ func TestSaveAfterLogout(t *testing.T) {
 	}
 }
 
+// TestTouchYieldsToWrite checks that a LastSeen write-back that loses to
+// another request's write is skipped rather than undo that write.
+func TestTouchYieldsToWrite(t *testing.T) {
+	h := newHarness(t)
+	c := h.login(alice())
+	id := h.mustLoad(c).ID
+	h.clock.Advance(2 * time.Minute) // the next Load writes LastSeen back
+	entry := session.SAMLEntry{App: "https://wiki.example.com", SessionIndex: "1"}
+	h.store.beforeReplace = func() {
+		err := h.m.Update(context.Background(), &session.Session{ID: id}, func(s *session.Session) error {
+			s.SAML = append(s.SAML, entry)
+			return nil
+		})
+		if err != nil {
+			t.Errorf("Update in between: %v", err)
+		}
+	}
+	if _, err := h.load(c); err != nil {
+		t.Fatalf("Load whose write-back conflicted: %v, want the session", err)
+	}
+	got := h.mustLoad(c)
+	if len(got.SAML) != 1 || got.SAML[0] != entry {
+		t.Fatalf("SAML after a conflicting write-back = %v, want [%v]", got.SAML, entry)
+	}
+	if !got.LastSeen.Equal(h.clock.Now()) {
+		t.Errorf("LastSeen %v, want %v (the Update refreshed it)", got.LastSeen, h.clock.Now())
+	}
+}
+
+// TestUpdateRetries checks that an Update that loses to another write reads
+// the record again and applies its change on top, and leaves s as written.
+func TestUpdateRetries(t *testing.T) {
+	h := newHarness(t)
+	c := h.login(alice())
+	s := h.mustLoad(c)
+	h.store.beforeReplace = func() {
+		err := h.m.Update(context.Background(), &session.Session{ID: s.ID}, func(s *session.Session) error {
+			s.SAML = append(s.SAML, session.SAMLEntry{App: "first"})
+			return nil
+		})
+		if err != nil {
+			t.Errorf("Update in between: %v", err)
+		}
+	}
+	calls := 0
+	err := h.m.Update(context.Background(), s, func(s *session.Session) error {
+		calls++
+		s.SAML = append(s.SAML, session.SAMLEntry{App: "second"})
+		return nil
+	})
+	if err != nil || calls != 2 {
+		t.Fatalf("Update = %v after %d calls of fn, want nil after 2", err, calls)
+	}
+	for name, got := range map[string]*session.Session{"s": s, "stored": h.mustLoad(c)} {
+		if len(got.SAML) != 2 || got.SAML[0].App != "first" || got.SAML[1].App != "second" {
+			t.Errorf("%s: SAML = %v, want first and second", name, got.SAML)
+		}
+	}
+}
+
+// TestUpdateFnError checks that an error from fn is returned and nothing is
+// written.
+func TestUpdateFnError(t *testing.T) {
+	h := newHarness(t)
+	c := h.login(alice())
+	s := h.mustLoad(c)
+	boom := errors.New("boom")
+	_, before := h.store.writes()
+	err := h.m.Update(context.Background(), s, func(s *session.Session) error {
+		s.Email = "mallory@example.com"
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update = %v, want %v", err, boom)
+	}
+	if _, after := h.store.writes(); after != before {
+		t.Errorf("Update whose fn failed wrote the record")
+	}
+	if got := h.mustLoad(c); got.Email != "alice@example.com" || s.Email != "alice@example.com" {
+		t.Errorf("after a failed Update: stored %q, s %q; want both alice's", got.Email, s.Email)
+	}
+}
+
+// TestUpdateAfterLogout checks that Update does not bring an ended session
+// back.
+func TestUpdateAfterLogout(t *testing.T) {
+	h := newHarness(t)
+	c := h.login(alice())
+	s := h.mustLoad(c)
+	if _, err := h.m.Logout(context.Background(), httptest.NewRecorder(), request(c)); err != nil {
+		t.Fatal(err)
+	}
+	err := h.m.Update(context.Background(), s, func(*session.Session) error { return nil })
+	if !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("Update after Logout: %v, want ErrNotFound", err)
+	}
+}
+
 func TestSaveWithoutID(t *testing.T) {
 	h := newHarness(t)
 	if err := h.m.Save(context.Background(), alice()); !errors.Is(err, session.ErrNotFound) {
@@ -341,6 +439,7 @@ func TestBackendFailure(t *testing.T) {
 			"Load":       loadErr,
 			"Login":      h.m.Login(ctx, httptest.NewRecorder(), request(), alice()),
 			"Save":       h.m.Save(ctx, s),
+			"Update":     h.m.Update(ctx, s, func(*session.Session) error { return nil }),
 			"Rotate":     h.m.Rotate(ctx, httptest.NewRecorder(), s),
 			"Logout":     logoutErr,
 			"RevokeUser": revokeErr,
@@ -381,7 +480,7 @@ func TestRecordBoundToKey(t *testing.T) {
 	h.login(alice())
 	aliceKey := onlyKey(t, h.store.written)
 	ctx := context.Background()
-	data, err := h.store.Get(ctx, aliceKey)
+	data, _, err := h.store.Get(ctx, aliceKey)
 	if err != nil {
 		t.Fatal(err)
 	}

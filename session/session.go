@@ -20,6 +20,20 @@
 // twentieth of the idle timeout, whichever is smaller) so that a busy page
 // does not write on every request.
 //
+// Concurrent writes: the Store keeps a version beside each (opaque,
+// encrypted) record; Put starts it at 1 and Replace writes only if the stored
+// version is still the one the writer read, bumping it, and returns
+// ErrConflict otherwise. Two requests of one browser (two apps opened at once
+// from the portal) therefore cannot silently lose each other's change:
+// Manager.Update re-reads the record and re-applies its change on conflict,
+// so both SAML entries survive and single logout reaches both apps. The
+// LastSeen write-back in Load uses the same check and is simply skipped on
+// conflict, since whoever won has just refreshed the record. Save and Rotate
+// write the caller's copy whole (last writer wins) and are for callers whose
+// copy is the whole truth; a read-modify-write uses Update. The version lives
+// beside the ciphertext, not inside it, because the backend cannot read the
+// record.
+//
 // Failure: when the backend cannot be reached the Manager returns an error
 // wrapping ErrUnavailable; callers answer 503 and never treat the request as
 // logged in.
@@ -40,6 +54,9 @@ var (
 	ErrNotFound = errors.New("session: not found")
 	// ErrUnavailable means the backend could not be reached.
 	ErrUnavailable = errors.New("session: backend unavailable")
+	// ErrConflict means the record changed since it was read: Store.Replace
+	// found another version, or Manager.Update gave up after retrying.
+	ErrConflict = errors.New("session: record changed concurrently")
 )
 
 // Factor names.
@@ -99,19 +116,25 @@ func (s *Session) AddFactor(name string, at time.Time) {
 }
 
 // Store is a session backend. Keys are opaque strings chosen by the Manager;
-// records are opaque (already encrypted) bytes. Every method returns an error
-// wrapping ErrUnavailable when the backend cannot be reached. A ttl or window
-// must be positive: nothing is kept forever.
+// records are opaque (already encrypted) bytes. Each record carries a version
+// the backend keeps beside the bytes, for optimistic concurrency: a positive
+// number that changes on every write of the record. Every method returns an
+// error wrapping ErrUnavailable when the backend cannot be reached. A ttl or
+// window must be positive: nothing is kept forever.
 type Store interface {
 	// Put writes a record for userID that expires after ttl, and indexes it
-	// under userID.
+	// under userID. A new record has version 1; overwriting a live one bumps
+	// its version, so a writer holding the old one gets ErrConflict.
 	Put(ctx context.Context, key string, userID int64, data []byte, ttl time.Duration) error
-	// Replace overwrites a record that exists, like Put, and returns
-	// ErrNotFound if there is none. Write-backs use it so that one racing a
-	// Delete or DeleteUser (logout, revocation) cannot bring the record back.
-	Replace(ctx context.Context, key string, userID int64, data []byte, ttl time.Duration) error
-	// Get returns the record, or ErrNotFound.
-	Get(ctx context.Context, key string) ([]byte, error)
+	// Replace overwrites a record that exists, like Put, but only if its
+	// version is still version (the one Get returned), and bumps the version.
+	// It returns ErrNotFound if there is no record, so that a write-back
+	// racing a Delete or DeleteUser (logout, revocation) cannot bring it
+	// back, and ErrConflict, leaving the record as it is, if another write
+	// came first. The check and the write are one atomic step.
+	Replace(ctx context.Context, key string, userID int64, data []byte, ttl time.Duration, version int64) error
+	// Get returns the record and its version, or ErrNotFound.
+	Get(ctx context.Context, key string) (data []byte, version int64, err error)
 	// Delete removes the record and its index entry; deleting a missing key
 	// is not an error.
 	Delete(ctx context.Context, key string) error

@@ -38,7 +38,10 @@ func instrument(st session.Store, reg prometheus.Registerer) session.Store {
 
 func (i *instrumented) observe(op string, start time.Time, err error) {
 	result := "ok"
-	if err != nil && !errors.Is(err, session.ErrNotFound) {
+	switch {
+	case errors.Is(err, session.ErrConflict):
+		result = "conflict" // another write came first: a retry, not a fault
+	case err != nil && !errors.Is(err, session.ErrNotFound):
 		result = "error"
 	}
 	i.hist.WithLabelValues(op, result).Observe(time.Since(start).Seconds())
@@ -49,12 +52,12 @@ func (i *instrumented) Put(ctx context.Context, key string, userID int64, data [
 	return i.Store.Put(ctx, key, userID, data, ttl)
 }
 
-func (i *instrumented) Replace(ctx context.Context, key string, userID int64, data []byte, ttl time.Duration) (err error) {
+func (i *instrumented) Replace(ctx context.Context, key string, userID int64, data []byte, ttl time.Duration, version int64) (err error) {
 	defer func(start time.Time) { i.observe("replace", start, err) }(time.Now())
-	return i.Store.Replace(ctx, key, userID, data, ttl)
+	return i.Store.Replace(ctx, key, userID, data, ttl, version)
 }
 
-func (i *instrumented) Get(ctx context.Context, key string) (b []byte, err error) {
+func (i *instrumented) Get(ctx context.Context, key string) (b []byte, version int64, err error) {
 	defer func(start time.Time) { i.observe("get", start, err) }(time.Now())
 	return i.Store.Get(ctx, key)
 }

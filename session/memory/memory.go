@@ -40,6 +40,7 @@ type record struct {
 	data    []byte
 	userID  int64
 	expires time.Time
+	version int64 // 1 when created, one more on every write
 }
 
 type counter struct {
@@ -72,6 +73,7 @@ func New(opts ...Option) *Store {
 }
 
 // Put writes a record that expires after ttl and indexes it under userID.
+// A new record has version 1; overwriting a live one bumps its version.
 func (s *Store) Put(_ context.Context, key string, userID int64, data []byte, ttl time.Duration) error {
 	if err := checkTTL(ttl); err != nil {
 		return err
@@ -80,34 +82,42 @@ func (s *Store) Put(_ context.Context, key string, userID int64, data []byte, tt
 	defer s.mu.Unlock()
 	now := s.now()
 	s.sweep(now)
-	s.set(key, record{data: clone(data), userID: userID, expires: now.Add(ttl)})
+	old, _ := s.live(key, now) // version 0 when there is none
+	s.set(key, record{data: clone(data), userID: userID, expires: now.Add(ttl), version: old.version + 1})
 	return nil
 }
 
-// Replace overwrites a live record, or returns session.ErrNotFound.
-func (s *Store) Replace(_ context.Context, key string, userID int64, data []byte, ttl time.Duration) error {
+// Replace overwrites a live record whose version is still version, bumping
+// it, under the mutex so that of concurrent writers holding one version
+// exactly one wins. It returns session.ErrNotFound if there is no live
+// record and session.ErrConflict if the version has moved on.
+func (s *Store) Replace(_ context.Context, key string, userID int64, data []byte, ttl time.Duration, version int64) error {
 	if err := checkTTL(ttl); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	if _, ok := s.live(key, now); !ok {
+	old, ok := s.live(key, now)
+	if !ok {
 		return session.ErrNotFound
 	}
-	s.set(key, record{data: clone(data), userID: userID, expires: now.Add(ttl)})
+	if old.version != version {
+		return session.ErrConflict
+	}
+	s.set(key, record{data: clone(data), userID: userID, expires: now.Add(ttl), version: version + 1})
 	return nil
 }
 
-// Get returns a live record, or session.ErrNotFound.
-func (s *Store) Get(_ context.Context, key string) ([]byte, error) {
+// Get returns a live record and its version, or session.ErrNotFound.
+func (s *Store) Get(_ context.Context, key string) ([]byte, int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.live(key, s.now())
 	if !ok {
-		return nil, session.ErrNotFound
+		return nil, 0, session.ErrNotFound
 	}
-	return clone(r.data), nil
+	return clone(r.data), r.version, nil
 }
 
 // Delete removes the record and its index entry.

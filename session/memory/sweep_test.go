@@ -72,7 +72,7 @@ func TestIndexFollowsKey(t *testing.T) {
 	if n, err := s.DeleteUser(ctx, 1); err != nil || n != 0 {
 		t.Fatalf("DeleteUser(1) = %d, %v; want 0", n, err)
 	}
-	if _, err := s.Get(ctx, "s:a"); err != nil {
+	if _, _, err := s.Get(ctx, "s:a"); err != nil {
 		t.Fatalf("Get: %v", err)
 	}
 }

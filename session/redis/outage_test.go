@@ -19,8 +19,8 @@ const failFast = 2500 * time.Millisecond
 func everyMethod(ctx context.Context, s *Store) map[string]error {
 	errs := map[string]error{}
 	errs["Put"] = s.Put(ctx, "s:b", 1, []byte("x"), time.Minute)
-	errs["Replace"] = s.Replace(ctx, "s:a", 1, []byte("x"), time.Minute)
-	_, errs["Get"] = s.Get(ctx, "s:a")
+	errs["Replace"] = s.Replace(ctx, "s:a", 1, []byte("x"), time.Minute, 1)
+	_, _, errs["Get"] = s.Get(ctx, "s:a")
 	errs["Delete"] = s.Delete(ctx, "s:a")
 	_, errs["DeleteUser"] = s.DeleteUser(ctx, 1)
 	_, _, errs["Incr"] = s.Incr(ctx, "n:a", time.Minute)
@@ -59,7 +59,7 @@ func TestRedisGoesAwayAndComesBack(t *testing.T) {
 		t.Fatalf("restart miniredis: %v", err)
 	}
 	waitPing(t, s, 5*time.Second)
-	if got, err := s.Get(t.Context(), "s:a"); err != nil || string(got) != "kept" {
+	if got, _, err := s.Get(t.Context(), "s:a"); err != nil || string(got) != "kept" {
 		t.Fatalf("Get after restart = %q, %v", got, err)
 	}
 }

@@ -2,7 +2,8 @@ package redis
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"strconv"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -29,6 +30,36 @@ end
 return 0
 `)
 
+// putScript writes a record: KEYS[1] is the record hash, ARGV its data and
+// TTL (ms). The version field starts at 1 and goes up by one on every write,
+// so a writer that read the record before this Put gets a conflict. It
+// returns the new version.
+var putScript = goredis.NewScript(`
+local v = redis.call('HINCRBY', KEYS[1], 'v', 1)
+redis.call('HSET', KEYS[1], 'd', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return v
+`)
+
+// replaceScript writes a record only if it exists (so a write-back cannot
+// revive a record a logout or revocation has just deleted) and its version
+// is still ARGV[3]: it returns -1 if there is no record, 0 on a conflict
+// (nothing written) and otherwise the new version. Redis runs a script
+// whole, so of concurrent writers holding one version exactly one wins.
+var replaceScript = goredis.NewScript(`
+local v = redis.call('HGET', KEYS[1], 'v')
+if not v then
+	return -1
+end
+if v ~= ARGV[3] then
+	return 0
+end
+redis.call('HSET', KEYS[1], 'd', ARGV[1])
+local nv = redis.call('HINCRBY', KEYS[1], 'v', 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return nv
+`)
+
 // Put writes a record and indexes it under userID, index first.
 func (s *Store) Put(ctx context.Context, key string, userID int64, data []byte, ttl time.Duration) error {
 	if err := checkTTL(ttl); err != nil {
@@ -37,41 +68,52 @@ func (s *Store) Put(ctx context.Context, key string, userID int64, data []byte, 
 	if err := s.index(ctx, key, userID, ttl); err != nil {
 		return err
 	}
-	if err := s.c.Set(ctx, s.recordKey(key), data, ttl).Err(); err != nil {
+	ms := max(ttl.Milliseconds(), 1)
+	if err := putScript.Run(ctx, s.c, []string{s.recordKey(key)}, data, ms).Err(); err != nil {
 		return unavailable("put", err)
 	}
 	return nil
 }
 
-// Replace overwrites a record only if it exists (SET XX), so a write-back
-// cannot revive a record a logout or revocation has just deleted.
-func (s *Store) Replace(ctx context.Context, key string, userID int64, data []byte, ttl time.Duration) error {
+// Replace overwrites a record that exists and is still at version, bumping
+// the version, index first.
+func (s *Store) Replace(ctx context.Context, key string, userID int64, data []byte, ttl time.Duration, version int64) error {
 	if err := checkTTL(ttl); err != nil {
 		return err
 	}
 	if err := s.index(ctx, key, userID, ttl); err != nil {
 		return err
 	}
-	ok, err := s.c.SetXX(ctx, s.recordKey(key), data, ttl).Result()
-	if err != nil {
+	ms := max(ttl.Milliseconds(), 1)
+	n, err := replaceScript.Run(ctx, s.c, []string{s.recordKey(key)}, data, ms, strconv.FormatInt(version, 10)).Int64()
+	switch {
+	case err != nil:
 		return unavailable("replace", err)
-	}
-	if !ok {
+	case n < 0:
 		return session.ErrNotFound
+	case n == 0:
+		return session.ErrConflict
 	}
 	return nil
 }
 
-// Get returns the record, or session.ErrNotFound.
-func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
-	data, err := s.c.Get(ctx, s.recordKey(key)).Bytes()
-	if errors.Is(err, goredis.Nil) {
-		return nil, session.ErrNotFound
-	}
+// Get returns the record and its version, or session.ErrNotFound. One HMGET
+// reads both at once.
+func (s *Store) Get(ctx context.Context, key string) ([]byte, int64, error) {
+	vals, err := s.c.HMGet(ctx, s.recordKey(key), "d", "v").Result()
 	if err != nil {
-		return nil, unavailable("get", err)
+		return nil, 0, unavailable("get", err)
 	}
-	return data, nil
+	if len(vals) != 2 || vals[0] == nil || vals[1] == nil {
+		return nil, 0, session.ErrNotFound
+	}
+	data, ok1 := vals[0].(string)
+	vs, ok2 := vals[1].(string)
+	version, err := strconv.ParseInt(vs, 10, 64)
+	if !ok1 || !ok2 || err != nil {
+		return nil, 0, unavailable("get", fmt.Errorf("malformed record %q", s.recordKey(key)))
+	}
+	return []byte(data), version, nil
 }
 
 // Delete removes the record. Its index entry, which the Store cannot find

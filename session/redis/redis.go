@@ -6,13 +6,19 @@
 //
 // Keys, under a prefix (default "portcullis:"):
 //
-//	rec:KEY      a record (SET with PX)
+//	rec2:KEY     a record: a hash of its data (d) and version (v), with PX
 //	user:ID      a user's index: a sorted set of record keys scored by expiry
 //	cnt:KEY      a counter (INCR; the window set on the first increment)
 //	claim:KEY    a claim (SET NX PX)
 //
 // No command touches keys of two hash slots, so Cluster needs no hash tags:
 // the scripts work on one key each and multi-key work is pipelined.
+//
+// A record's version sits beside its encrypted data in the same hash, so
+// the version check of Replace and the write are one script on one key. The
+// key is rec2: rather than rec:, where earlier releases kept the bare data
+// as a string: a record left from before an upgrade is simply not found (its
+// user signs in again) and expires on its own.
 //
 // The index is written before the record, so a record is never live without
 // an index entry that revocation can find; an entry whose record is gone is
@@ -106,7 +112,7 @@ func (s *Store) Close() error {
 	return s.c.Close()
 }
 
-func (s *Store) recordKey(key string) string  { return s.prefix + "rec:" + key }
+func (s *Store) recordKey(key string) string  { return s.prefix + "rec2:" + key }
 func (s *Store) counterKey(key string) string { return s.prefix + "cnt:" + key }
 func (s *Store) claimKey(key string) string   { return s.prefix + "claim:" + key }
 func (s *Store) userKey(userID int64) string {

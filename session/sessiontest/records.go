@@ -3,6 +3,9 @@ package sessiontest
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,7 +30,7 @@ func mustPut(t *testing.T, s session.Store, key string, user int64, data []byte)
 
 func wantRecord(t *testing.T, s session.Store, key string, want []byte) {
 	t.Helper()
-	got, err := s.Get(ctx(t), key)
+	got, _, err := s.Get(ctx(t), key)
 	if err != nil {
 		t.Fatalf("Get(%q): %v", key, err)
 	}
@@ -36,9 +39,19 @@ func wantRecord(t *testing.T, s session.Store, key string, want []byte) {
 	}
 }
 
+// version returns the version of the record at key.
+func version(t *testing.T, s session.Store, key string) int64 {
+	t.Helper()
+	_, v, err := s.Get(ctx(t), key)
+	if err != nil {
+		t.Fatalf("Get(%q): %v", key, err)
+	}
+	return v
+}
+
 func wantGone(t *testing.T, s session.Store, key string) {
 	t.Helper()
-	if got, err := s.Get(ctx(t), key); !errors.Is(err, session.ErrNotFound) {
+	if got, _, err := s.Get(ctx(t), key); !errors.Is(err, session.ErrNotFound) {
 		t.Fatalf("Get(%q) = %x, %v; want ErrNotFound", key, got, err)
 	}
 }
@@ -62,7 +75,7 @@ func testPutCopies(t *testing.T, s session.Store, _ Clock) {
 	data := []byte("original")
 	mustPut(t, s, "s:a", 1, data)
 	copy(data, "mutated!")
-	got, err := s.Get(ctx(t), "s:a")
+	got, _, err := s.Get(ctx(t), "s:a")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,12 +84,12 @@ func testPutCopies(t *testing.T, s session.Store, _ Clock) {
 }
 
 func testReplace(t *testing.T, s session.Store, _ Clock) {
-	if err := s.Replace(ctx(t), "s:a", 1, []byte("x"), Long); !errors.Is(err, session.ErrNotFound) {
+	if err := s.Replace(ctx(t), "s:a", 1, []byte("x"), Long, 1); !errors.Is(err, session.ErrNotFound) {
 		t.Fatalf("Replace of a missing key: %v, want ErrNotFound", err)
 	}
 	wantGone(t, s, "s:a")
 	mustPut(t, s, "s:a", 1, []byte("one"))
-	if err := s.Replace(ctx(t), "s:a", 1, []byte("two"), Long); err != nil {
+	if err := s.Replace(ctx(t), "s:a", 1, []byte("two"), Long, version(t, s, "s:a")); err != nil {
 		t.Fatalf("Replace: %v", err)
 	}
 	wantRecord(t, s, "s:a", []byte("two"))
@@ -84,10 +97,83 @@ func testReplace(t *testing.T, s session.Store, _ Clock) {
 		t.Fatalf("DeleteUser after Replace = %d, %v; want 1 (Replace keeps the index)", n, err)
 	}
 	// A write-back racing revocation must not revive the record.
-	if err := s.Replace(ctx(t), "s:a", 1, []byte("three"), Long); !errors.Is(err, session.ErrNotFound) {
+	if err := s.Replace(ctx(t), "s:a", 1, []byte("three"), Long, 2); !errors.Is(err, session.ErrNotFound) {
 		t.Fatalf("Replace after DeleteUser: %v, want ErrNotFound", err)
 	}
 	wantGone(t, s, "s:a")
+}
+
+// testVersions checks the version semantics: Put starts at 1 and bumps an
+// existing record, Replace bumps, and a stale version gets ErrConflict and
+// leaves the record as it was.
+func testVersions(t *testing.T, s session.Store, _ Clock) {
+	mustPut(t, s, "s:a", 1, []byte("one"))
+	if v := version(t, s, "s:a"); v != 1 {
+		t.Fatalf("version after Put = %d, want 1", v)
+	}
+	if err := s.Replace(ctx(t), "s:a", 1, []byte("two"), Long, 1); err != nil {
+		t.Fatalf("Replace at version 1: %v", err)
+	}
+	if v := version(t, s, "s:a"); v != 2 {
+		t.Fatalf("version after Replace = %d, want 2", v)
+	}
+	for _, stale := range []int64{1, 0, 3} {
+		if err := s.Replace(ctx(t), "s:a", 1, []byte("lost"), Long, stale); !errors.Is(err, session.ErrConflict) {
+			t.Fatalf("Replace at version %d (stored 2): %v, want ErrConflict", stale, err)
+		}
+	}
+	wantRecord(t, s, "s:a", []byte("two"))
+	if v := version(t, s, "s:a"); v != 2 {
+		t.Fatalf("version after a conflict = %d, want 2", v)
+	}
+	mustPut(t, s, "s:a", 1, []byte("three"))
+	if v := version(t, s, "s:a"); v <= 2 {
+		t.Fatalf("version after Put over a live record = %d, want more than 2", v)
+	}
+	if err := s.Replace(ctx(t), "s:a", 1, []byte("lost"), Long, 2); !errors.Is(err, session.ErrConflict) {
+		t.Fatalf("Replace at the version before a Put: %v, want ErrConflict", err)
+	}
+	wantRecord(t, s, "s:a", []byte("three"))
+	if n, err := s.DeleteUser(ctx(t), 1); err != nil || n != 1 {
+		t.Fatalf("DeleteUser = %d, %v; want 1 (a conflict keeps the index)", n, err)
+	}
+}
+
+// testReplaceConcurrent checks that of many writers holding the same
+// version exactly one wins, and its data is what is stored.
+func testReplaceConcurrent(t *testing.T, s session.Store, _ Clock) {
+	const writers = 50
+	mustPut(t, s, "s:race", 1, []byte("start"))
+	v := version(t, s, "s:race")
+	var wins, conflicts, fails atomic.Int32
+	var winner atomic.Int32
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range writers {
+		wg.Go(func() {
+			<-start
+			err := s.Replace(ctx(t), "s:race", 1, []byte(fmt.Sprint("writer ", i)), Long, v)
+			switch {
+			case err == nil:
+				wins.Add(1)
+				winner.Store(int32(i))
+			case errors.Is(err, session.ErrConflict):
+				conflicts.Add(1)
+			default:
+				fails.Add(1)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if wins.Load() != 1 || conflicts.Load() != writers-1 || fails.Load() != 0 {
+		t.Fatalf("%d of %d concurrent Replaces won, %d conflicted, %d failed; want exactly 1 winner",
+			wins.Load(), writers, conflicts.Load(), fails.Load())
+	}
+	wantRecord(t, s, "s:race", []byte(fmt.Sprint("writer ", winner.Load())))
+	if got := version(t, s, "s:race"); got != v+1 {
+		t.Fatalf("version after the race = %d, want %d", got, v+1)
+	}
 }
 
 func testExpiry(t *testing.T, s session.Store, clock Clock) {
@@ -98,7 +184,7 @@ func testExpiry(t *testing.T, s session.Store, clock Clock) {
 	wantRecord(t, s, "s:short", []byte("short"))
 	clock(Short + 100*time.Millisecond)
 	wantGone(t, s, "s:short")
-	if err := s.Replace(ctx(t), "s:short", 1, []byte("x"), Long); !errors.Is(err, session.ErrNotFound) {
+	if err := s.Replace(ctx(t), "s:short", 1, []byte("x"), Long, 1); !errors.Is(err, session.ErrNotFound) {
 		t.Fatalf("Replace of an expired record: %v, want ErrNotFound", err)
 	}
 	wantRecord(t, s, "s:long", []byte("long"))

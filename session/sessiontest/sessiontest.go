@@ -1,6 +1,9 @@
 // Package sessiontest is the conformance suite every session.Store backend
-// passes: records with expiry, the per-user index behind revocation, fixed
-// window counters and first-wins claims. A backend's whole test calls Run
+// passes: records with expiry and versions (Replace with a stale version
+// conflicts; of concurrent writers at one version exactly one wins), the
+// per-user index behind revocation, fixed window counters and first-wins
+// claims; and a session.Manager on the store keeps every change of
+// concurrent Updates. A backend's whole test calls Run
 // with a function that opens a fresh, empty store.
 //
 // Only tests import it.
@@ -46,6 +49,9 @@ func Run(t *testing.T, newStore NewStore) {
 		{"PutGetDelete", testPutGetDelete},
 		{"PutCopies", testPutCopies},
 		{"Replace", testReplace},
+		{"Versions", testVersions},
+		{"ReplaceConcurrent", testReplaceConcurrent},
+		{"ManagerUpdateConcurrent", testManagerUpdateConcurrent},
 		{"Expiry", testExpiry},
 		{"DeleteUser", testDeleteUser},
 		{"Incr", testIncr},
