@@ -44,6 +44,7 @@ type Config struct {
 	Enterprise      Enterprise  `yaml:"enterprise"`
 	SAML            SAML        `yaml:"saml"`
 	ForwardAuth     ForwardAuth `yaml:"forward_auth"`
+	MFA             MFA         `yaml:"mfa"`
 
 	// Warnings lists problems that do not stop the gateway (unknown
 	// GATEWAY_* variables). Not a configuration key.
@@ -133,6 +134,48 @@ type Rule struct {
 	MaxMFAAge Duration `yaml:"max_mfa_age"`
 }
 
+// MFA configures the step-up pipeline and its factors.
+type MFA struct {
+	// EnrolOnFirstUse sends a user who has no acceptable factor, where MFA
+	// is required, to enrol one (after a fresh password); false refuses
+	// with a page that says to ask an administrator.
+	EnrolOnFirstUse bool `yaml:"enrol_on_first_use"`
+	// MaxFailuresPerUser and MaxFailuresPerIP bound failed second-factor
+	// attempts in Window (NIST SP 800-63B §5.2.2: at most 100).
+	MaxFailuresPerUser int      `yaml:"max_failures_per_user"`
+	MaxFailuresPerIP   int      `yaml:"max_failures_per_ip"`
+	Window             Duration `yaml:"window"`
+	TOTP               TOTP     `yaml:"totp"`
+	WebAuthn           WebAuthn `yaml:"webauthn"`
+	Push               Push     `yaml:"push"`
+}
+
+// TOTP configures authenticator-app codes.
+type TOTP struct {
+	// Issuer is the account label's issuer in authenticator apps.
+	Issuer string `yaml:"issuer"`
+}
+
+// WebAuthn configures security keys and passkeys.
+type WebAuthn struct {
+	// RPID is the relying party ID; empty means base_url's host.
+	RPID string `yaml:"rp_id"`
+	// RPName is the name authenticators show.
+	RPName string `yaml:"rp_name"`
+}
+
+// Push configures push approval with number matching.
+type Push struct {
+	// ChallengeTTL is how long a push may be answered.
+	ChallengeTTL Duration `yaml:"challenge_ttl"`
+	// MaxPending bounds unanswered pushes per user (anti-fatigue).
+	MaxPending int `yaml:"max_pending"`
+	// WebhookURL, when set, receives each new challenge (JSON, POST) to
+	// relay to a mobile push service; WebhookSecret signs it.
+	WebhookURL    string `yaml:"webhook_url"`
+	WebhookSecret string `yaml:"webhook_secret"`
+}
+
 // Defaults returns the embedded defaults: one node, no services.
 func Defaults() Config {
 	return Config{
@@ -154,6 +197,12 @@ func Defaults() Config {
 		},
 		Login: Login{MaxFailuresPerUser: 5, MaxFailuresPerIP: 50, Window: Duration(15 * time.Minute)},
 		Admin: Admin{Email: "admin@localhost"},
+		MFA: MFA{
+			EnrolOnFirstUse: true, MaxFailuresPerUser: 10, MaxFailuresPerIP: 50, Window: Duration(15 * time.Minute),
+			TOTP:     TOTP{Issuer: "Portcullis"},
+			WebAuthn: WebAuthn{RPName: "Portcullis"},
+			Push:     Push{ChallengeTTL: Duration(60 * time.Second), MaxPending: 3},
+		},
 		SAML: SAML{
 			AssertionLifetime: Duration(5 * time.Minute),
 			ClockSkew:         Duration(3 * time.Minute),

@@ -52,6 +52,15 @@ var checks = []check{
 	{"saml.metadata_refresh", func(c *Config) string { return atLeast(c.SAML.MetadataRefresh, time.Minute) }},
 	{"saml.key_rollover", func(c *Config) string { return positive(c.SAML.KeyRollover) }},
 	{"forward_auth.rules", func(c *Config) string { return checkRules(c.ForwardAuth.Rules) }},
+	{"mfa.max_failures_per_user", func(c *Config) string { return between(int64(c.MFA.MaxFailuresPerUser), 1, 100) }},
+	{"mfa.max_failures_per_ip", func(c *Config) string { return between(int64(c.MFA.MaxFailuresPerIP), 1, 1e6) }},
+	{"mfa.window", func(c *Config) string { return positive(c.MFA.Window) }},
+	{"mfa.totp.issuer", func(c *Config) string { return checkIssuer(c.MFA.TOTP.Issuer) }},
+	{"mfa.webauthn.rp_id", func(c *Config) string { return checkRPID(c.MFA.WebAuthn.RPID, c.BaseURL) }},
+	{"mfa.webauthn.rp_name", func(c *Config) string { return nonEmpty(c.MFA.WebAuthn.RPName) }},
+	{"mfa.push.challenge_ttl", func(c *Config) string { return checkChallengeTTL(c.MFA.Push.ChallengeTTL) }},
+	{"mfa.push.max_pending", func(c *Config) string { return between(int64(c.MFA.Push.MaxPending), 1, 20) }},
+	{"mfa.push.webhook_url", func(c *Config) string { return checkWebhook(c.MFA.Push) }},
 }
 
 // Validate returns every problem with c, each prefixed by its key.
@@ -253,4 +262,61 @@ func checkRules(rules []Rule) string {
 		}
 	}
 	return strings.Join(bad, "; ")
+}
+
+// checkIssuer refuses an empty issuer and a colon, which would split the
+// otpauth:// label (Google Authenticator key URI format).
+func checkIssuer(s string) string {
+	if p := nonEmpty(s); p != "" {
+		return p
+	}
+	if strings.Contains(s, ":") {
+		return fmt.Sprintf("%q must not contain a colon", s)
+	}
+	return ""
+}
+
+// checkRPID accepts an empty RP ID (base_url's host) or a domain that is
+// base_url's host or a parent of it (WebAuthn §5.1.4.1 "registrable domain
+// suffix"): the browser refuses any other.
+func checkRPID(rpID, baseURL string) string {
+	if rpID == "" {
+		return ""
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return "" // base_url reports its own problem
+	}
+	host := strings.ToLower(u.Hostname())
+	rpID = strings.ToLower(rpID)
+	if net.ParseIP(rpID) != nil || strings.ContainsAny(rpID, ":/") {
+		return fmt.Sprintf("%q must be a domain name, not an address or URL", rpID)
+	}
+	if host != rpID && !strings.HasSuffix(host, "."+rpID) {
+		return fmt.Sprintf("%q must be base_url's host %q or a parent domain of it", rpID, host)
+	}
+	return ""
+}
+
+func checkChallengeTTL(d Duration) string {
+	if d < Duration(10*time.Second) || d > Duration(10*time.Minute) {
+		return fmt.Sprintf("must be between 10s and 10m, got %s", d)
+	}
+	return ""
+}
+
+// checkWebhook needs an absolute http(s) URL and, with one, a secret of at
+// least 16 bytes to sign the relayed challenges.
+func checkWebhook(p Push) string {
+	if p.WebhookURL == "" {
+		return ""
+	}
+	u, err := url.Parse(p.WebhookURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Sprintf("%q is not an absolute http(s) URL", p.WebhookURL)
+	}
+	if len(p.WebhookSecret) < 16 {
+		return "needs mfa.push.webhook_secret of at least 16 characters to sign the requests"
+	}
+	return ""
 }

@@ -108,9 +108,19 @@ func TestRequestedAuthnContext(t *testing.T) {
 	mfa := func(r *saml.AuthnRequest) {
 		r.RequestedAuthnContext = &saml.RequestedAuthnContext{Comparison: "exact", AuthnContextClassRef: idp.REFEDSMFA}
 	}
-	form := readForm(t, c.Get(sp.redirectURL(t, h.url, sp.authnRequest(t, mfa), "")))
+	// A password session asked for REFEDS MFA is sent to step up (here:
+	// to enrol, since the user has no factor) rather than refused.
+	resp := c.Get(sp.redirectURL(t, h.url, sp.authnRequest(t, mfa), ""))
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/mfa?c=") {
+		t.Fatalf("REFEDS MFA asked of a password session: %d %q, want a step-up redirect", resp.StatusCode, loc)
+	}
+	// A class that no factor reaches is still answered NoAuthnContext.
+	x509 := func(r *saml.AuthnRequest) {
+		r.RequestedAuthnContext = &saml.RequestedAuthnContext{Comparison: "exact", AuthnContextClassRef: "urn:oasis:names:tc:SAML:2.0:ac:classes:X509"}
+	}
+	form := readForm(t, c.Get(sp.redirectURL(t, h.url, sp.authnRequest(t, x509), "")))
 	if got := statusOf(t, form); got != saml.StatusNoAuthnContext {
-		t.Fatalf("REFEDS MFA asked of a password session: status %q, want NoAuthnContext", got)
+		t.Fatalf("X509 asked of a password session: status %q, want NoAuthnContext", got)
 	}
 	if e := h.lastEvent(idp.EventSSO); e.Outcome != "failure" || !strings.Contains(e.Reason, "NoAuthnContext") {
 		t.Errorf("audit = %+v", e)

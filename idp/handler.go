@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/keys"
+	"github.com/portcullis/portcullis/policy"
 	"github.com/portcullis/portcullis/session"
 	"github.com/portcullis/portcullis/store"
 	"github.com/portcullis/portcullis/web"
@@ -84,6 +85,11 @@ type StepUpRequest struct {
 	App     store.App
 	User    store.User
 	Session *session.Session
+	// Requirement is the app's MFA policy (mode, factors, max age) raised
+	// by the request: a RequestedAuthnContext that only MFA meets makes it
+	// required, and ForceAuthn demands a factor presented after the
+	// request arrived (see the package doc).
+	Requirement policy.Requirement
 	// Resume returns the local path that answers the request once the
 	// step-up is done (the request is parked on first call).
 	Resume func() (string, error)

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/crewjam/saml"
 
+	"github.com/portcullis/portcullis/policy"
 	"github.com/portcullis/portcullis/session"
 )
 
@@ -38,7 +40,7 @@ func (f *ssoFlow) GetSession(w http.ResponseWriter, r *http.Request, req *saml.I
 	case isTrue(req.Request.ForceAuthn) && !s.AuthTime.After(f.arrived):
 		return f.prompt(w, r, req, "/login?prompt=login&return=")
 	}
-	if !f.assigned(w, r) || f.stepUp(w, r) {
+	if !f.assigned(w, r) || f.stepUp(w, r, req) {
 		return nil
 	}
 	ss, err := f.samlSession()
@@ -70,12 +72,12 @@ func (f *ssoFlow) assigned(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // stepUp asks the MFA seam, if any, whether it must answer first.
-func (f *ssoFlow) stepUp(w http.ResponseWriter, r *http.Request) bool {
+func (f *ssoFlow) stepUp(w http.ResponseWriter, r *http.Request, req *saml.IdpAuthnRequest) bool {
 	if f.h.StepUp == nil {
 		return false
 	}
 	answered := f.h.StepUp(w, r, StepUpRequest{App: f.app.App, User: f.user, Session: f.sess,
-		Resume: func() (string, error) { return f.resumePath(r) }})
+		Requirement: f.requirement(req), Resume: func() (string, error) { return f.resumePath(r) }})
 	f.redirected = f.redirected || answered
 	return answered
 }
@@ -162,3 +164,64 @@ func hasFactor(s *session.Session, name string) bool {
 }
 
 func isTrue(b *bool) bool { return b != nil && *b }
+
+// requirement is the app's MFA policy as this request raises it.
+//   - A RequestedAuthnContext that REFEDS MFA satisfies and a password does
+//     not (exact REFEDS MFA, "minimum" or "better" of a password class…)
+//     makes MFA required, since crewjam would otherwise answer
+//     NoAuthnContext to a password-only session.
+//   - ForceAuthn asks for fresh authentication: the password is asked again
+//     (see GetSession), and a second factor, where the app uses one (mode
+//     optional or required), must be presented after the request arrived.
+func (f *ssoFlow) requirement(ar *saml.IdpAuthnRequest) policy.Requirement {
+	mode, err := policy.ParseMode(f.app.MFA)
+	if err != nil {
+		mode = policy.Required // an unreadable setting fails closed
+	}
+	maxAge, _ := f.app.Settings.maxAge() // validated when stored
+	req := policy.Requirement{Mode: mode, Factors: f.app.Settings.MFAFactors, MaxAge: maxAge}
+	if wantsMFA(ar.Request.RequestedAuthnContext) {
+		req.Mode = policy.Required
+	}
+	if isTrue(ar.Request.ForceAuthn) && req.Mode != policy.Off {
+		req.FreshSince = f.arrived
+	}
+	return req
+}
+
+// wantsMFA reports whether rac is met by REFEDS MFA but not by a password
+// (saml-core §3.3.2.2.1 with errata E65, ranked by strengths).
+func wantsMFA(rac *saml.RequestedAuthnContext) bool {
+	if rac == nil || len(rac.ClassRefs()) == 0 {
+		return false
+	}
+	refs := rac.ClassRefs()
+	meets := func(achieved string) bool {
+		if slices.Contains(refs, achieved) && rac.Comparison != "better" {
+			return true
+		}
+		a := strengths[achieved]
+		for _, ref := range refs {
+			r, ok := strengths[ref]
+			if !ok {
+				continue
+			}
+			switch rac.Comparison {
+			case "minimum":
+				if a >= r {
+					return true
+				}
+			case "better":
+				if a > r {
+					return true
+				}
+			case "maximum":
+				if a <= r {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return meets(REFEDSMFA) && !meets(PasswordProtectedTransport)
+}

@@ -3,7 +3,11 @@ package idp
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
+
+	"github.com/portcullis/portcullis/policy"
 )
 
 // NameID formats an app can ask for, by their short names in settings and
@@ -48,6 +52,12 @@ type AppSettings struct {
 	Sign string `json:"sign,omitempty"`
 	// Encrypt is one of the Encrypt constants; empty means off.
 	Encrypt string `json:"encrypt,omitempty"`
+	// MFAFactors lists the second factors the app accepts (totp, webauthn,
+	// push, recovery, upstream_mfa); empty means any.
+	MFAFactors []string `json:"mfa_factors,omitempty"`
+	// MFAMaxAge is how old (a Go duration) the second factor may be;
+	// empty means any age within the session.
+	MFAMaxAge string `json:"mfa_max_age,omitempty"`
 }
 
 // AttributeMapping is one attribute of the assertion. Exactly one of Source
@@ -86,6 +96,13 @@ func ParseSettings(raw json.RawMessage) (AppSettings, error) {
 	return s, s.Validate()
 }
 
+func (s AppSettings) maxAge() (time.Duration, error) {
+	if s.MFAMaxAge == "" {
+		return 0, nil
+	}
+	return time.ParseDuration(s.MFAMaxAge)
+}
+
 // Validate reports every problem with s at once.
 func (s AppSettings) Validate() error {
 	var problems []string
@@ -97,6 +114,14 @@ func (s AppSettings) Validate() error {
 	}
 	if !oneOf(s.Encrypt, "", EncryptOff, EncryptAES256GCM, EncryptAES128CBC) {
 		problems = append(problems, fmt.Sprintf("encrypt %q is not off, aes256-gcm or aes128-cbc", s.Encrypt))
+	}
+	for _, f := range s.MFAFactors {
+		if !slices.Contains(policy.SecondFactors, f) {
+			problems = append(problems, fmt.Sprintf("mfa factor %q is not one of %s", f, strings.Join(policy.SecondFactors, ", ")))
+		}
+	}
+	if d, err := s.maxAge(); err != nil || d < 0 {
+		problems = append(problems, fmt.Sprintf("mfa_max_age %q is not a positive duration such as 12h", s.MFAMaxAge))
 	}
 	seen := map[string]bool{}
 	for _, a := range s.Attributes {

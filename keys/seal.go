@@ -23,7 +23,13 @@ const sealLabel = "signing keys"
 // key derived from the master secret, bound to aad (which must be given
 // again to Open): version byte, 12-byte nonce, ciphertext and tag.
 func Seal(m *Master, plaintext, aad []byte) ([]byte, error) {
-	aead, err := sealAEAD(m)
+	return SealFor(m, sealLabel, plaintext, aad)
+}
+
+// SealFor is Seal under the key derived for label, so that each purpose
+// (signing keys, TOTP secrets…) has its own key.
+func SealFor(m *Master, label string, plaintext, aad []byte) ([]byte, error) {
+	aead, err := sealAEAD(m, label)
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +43,12 @@ func Seal(m *Master, plaintext, aad []byte) ([]byte, error) {
 
 // Open decrypts what Seal made with the same master secret and aad.
 func Open(m *Master, sealed, aad []byte) ([]byte, error) {
-	aead, err := sealAEAD(m)
+	return OpenFor(m, sealLabel, sealed, aad)
+}
+
+// OpenFor decrypts what SealFor made with the same label and aad.
+func OpenFor(m *Master, label string, sealed, aad []byte) ([]byte, error) {
+	aead, err := sealAEAD(m, label)
 	if err != nil {
 		return nil, err
 	}
@@ -52,8 +63,8 @@ func Open(m *Master, sealed, aad []byte) ([]byte, error) {
 	return pt, nil
 }
 
-func sealAEAD(m *Master) (cipher.AEAD, error) {
-	block, err := aes.NewCipher(m.Derive(sealLabel, 32))
+func sealAEAD(m *Master, label string) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(m.Derive(label, 32))
 	if err != nil {
 		return nil, fmt.Errorf("keys: %w", err)
 	}

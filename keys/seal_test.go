@@ -77,3 +77,17 @@ func TestSealSigning(t *testing.T) {
 		t.Errorf("fingerprint %q", fp)
 	}
 }
+
+func TestSealForSeparatesPurposes(t *testing.T) {
+	m := testMaster(t, "a")
+	sealed, err := SealFor(m, "mfa secrets", []byte("JBSWY3DP"), []byte("user 7"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pt, err := OpenFor(m, "mfa secrets", sealed, []byte("user 7")); err != nil || string(pt) != "JBSWY3DP" {
+		t.Fatalf("OpenFor = %q, %v", pt, err)
+	}
+	if _, err := Open(m, sealed, []byte("user 7")); err == nil {
+		t.Error("a secret sealed for one purpose opened under the signing-key label")
+	}
+}

@@ -3,7 +3,6 @@ package portal
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -102,7 +101,7 @@ func (h *Handler) throttled(w http.ResponseWriter, r *http.Request, a attempt, w
 	w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 	h.Render.Render(w, r, http.StatusTooManyRequests, "login.html", web.Page{
 		Title: "Sign in",
-		Data:  web.LoginData{Email: a.email, Return: a.ret, RetryAfter: humanDuration(wait)},
+		Data:  web.LoginData{Email: a.email, Return: a.ret, RetryAfter: web.HumanDuration(wait)},
 	})
 }
 
@@ -179,25 +178,6 @@ func (h *Handler) record(r *http.Request, e *audit.Event) {
 	if err := h.Store.Record(r.Context(), e); err != nil {
 		h.Logger.ErrorContext(r.Context(), "audit event not written", "type", e.Type, "err", err)
 	}
-}
-
-func humanDuration(d time.Duration) string {
-	switch {
-	case d <= time.Minute:
-		s := int((d + time.Second - 1) / time.Second)
-		return plural(s, "second")
-	case d < time.Hour:
-		return plural(int((d+time.Minute-1)/time.Minute), "minute")
-	default:
-		return plural(int((d+time.Hour-1)/time.Hour), "hour")
-	}
-}
-
-func plural(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	return fmt.Sprintf("%d %ss", n, unit)
 }
 
 func truncate(s string, n int) string {

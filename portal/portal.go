@@ -49,7 +49,7 @@ type Handler struct {
 	Sessions  *session.Manager
 	Render    *web.Renderer
 	Hasher    *password.Hasher
-	Throttle  *Throttle
+	Throttle  *session.Throttle
 	Logger    *slog.Logger
 	Now       func() time.Time
 	MinLength int // shortest new password accepted

@@ -2,7 +2,8 @@ package portal
 
 import (
 	"net/url"
-	"strings"
+
+	"github.com/portcullis/portcullis/web"
 )
 
 // returnTarget returns target if it is a safe place to send the browser
@@ -13,24 +14,13 @@ func (h *Handler) returnTarget(target string) string {
 	if target == "" {
 		return "/"
 	}
-	if isLocalPath(target) {
+	if web.LocalPath(target) {
 		return target
 	}
 	if h.AllowReturn != nil && h.AllowReturn(target) {
 		return target
 	}
 	return "/"
-}
-
-func isLocalPath(s string) bool {
-	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") {
-		return false
-	}
-	if strings.ContainsAny(s, "\r\n\t\x00") {
-		return false
-	}
-	u, err := url.Parse(s)
-	return err == nil && u.Scheme == "" && u.Host == ""
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }

@@ -59,6 +59,19 @@ var samplePages = map[string]struct {
 		Page{Data: map[string]any{"Partial": true, "Apps": []map[string]any{{"Name": "Wiki", "OK": true}, {"Name": "CRM", "OK": false}}}},
 		[]string{"You have signed out.", "Wiki", "Signed out", "CRM", "Not confirmed", `href="/login"`},
 	},
+	// The MFA core pages' Data types live in package mfa; maps with the
+	// same field names stand in.
+	"mfa_choose.html": {
+		Page{Data: map[string]any{"App": "Grafana", "Enrol": false, "Options": []map[string]string{
+			{"Title": "Security key or passkey", "URL": "/mfa/webauthn?c=t"}, {"Title": "Recovery code", "URL": "/mfa/recovery?c=t"}}}},
+		[]string{"Verify it's you", "Grafana", `href="/mfa/webauthn?c=t"`, "Security key or passkey", "Recovery code"},
+	},
+	"mfa_devices.html": {
+		Page{Data: map[string]any{"Devices": []map[string]any{{"ID": 7, "Kind": "Authenticator app", "Name": "Phone", "Created": "2026-11-30", "LastUsed": ""}},
+			"Add": []map[string]string{{"Title": "Authenticator app", "URL": "/mfa/totp/enrol"}}}},
+		[]string{"Phone", "Authenticator app", "never used", `action="/mfa/devices/7/rename"`, `action="/mfa/devices/7/remove"`,
+			`name="name" value="Phone"`, `href="/mfa/totp/enrol"`},
+	},
 	"password_change.html": {
 		Page{Data: PasswordChangeData{Error: "The passwords do not match.", Return: "/"}},
 		[]string{`action="/password"`, `name="current"`, `name="new"`, `name="confirm"`,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/portcullis/portcullis/idp"
 	"github.com/portcullis/portcullis/portal"
+	"github.com/portcullis/portcullis/session"
 	"github.com/portcullis/portcullis/web"
 )
 
@@ -41,10 +42,11 @@ func (s *Server) mount(ctx context.Context) error {
 	s.Portal = &portal.Handler{
 		Store: s.Store, Sessions: s.Sessions, Render: render, Hasher: s.Hasher, Logger: s.Logger, Now: s.now,
 		MinLength: cfg.Passwords.MinLength, CSRF: csrf.Protect, Logins: loginCounter(s.Registry),
-		Throttle: &portal.Throttle{Store: s.Sessions.Store(), MaxUser: cfg.Login.MaxFailuresPerUser,
+		Throttle: &session.Throttle{Store: s.Sessions.Store(), Scope: "login", MaxUser: cfg.Login.MaxFailuresPerUser,
 			MaxIP: cfg.Login.MaxFailuresPerIP, Window: cfg.Login.Window.D()},
 	}
 	s.Portal.Mount(mux)
+	s.mountMFA(mux, render, csrf.Protect)
 	s.mountIdP(mux, render)
 
 	s.handler = web.Chain(mux,
@@ -70,6 +72,7 @@ func (s *Server) mountIdP(mux *http.ServeMux, render *web.Renderer) {
 		WantAuthnRequestsSigned: cfg.WantAuthnRequestsSigned,
 		AssertionLifetime:       cfg.AssertionLifetime.D(), ClockSkew: cfg.ClockSkew.D(),
 		PseudonymKey: s.Master.Derive("saml persistent nameid", 32),
+		StepUp:       s.stepUp,
 	}
 	h.Mount(mux)
 	s.Portal.Apps = h.AppsFor

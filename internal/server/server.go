@@ -22,6 +22,7 @@ import (
 
 	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/keys"
+	"github.com/portcullis/portcullis/mfa"
 	"github.com/portcullis/portcullis/password"
 	"github.com/portcullis/portcullis/portal"
 	"github.com/portcullis/portcullis/session"
@@ -52,6 +53,7 @@ type Server struct {
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
 	Portal   *portal.Handler
+	MFA      *mfa.Handler
 
 	handler http.Handler
 	closers []io.Closer
