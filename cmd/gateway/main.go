@@ -52,6 +52,9 @@ Commands:
   apps refresh [NAME] [--json]
   keys list [--json]
   keys rotate [--now] [--force] [--json]
+  users reset-mfa EMAIL [--json]
+  authenticator enroll URL [--key FILE] [--name N] [--json]
+  authenticator listen|approve|deny [--key FILE] [--number NN] [--json]
   version [--json]
 
 Every command takes --config FILE; every setting can also be given as a
@@ -103,6 +106,8 @@ func dispatch(ctx context.Context, args []string, e env) error {
 		return c.apps(ctx, rest)
 	case "keys":
 		return c.keys(ctx, rest)
+	case "authenticator":
+		return c.authenticator(ctx, rest)
 	case "version":
 		return c.version(rest)
 	case "help", "-h", "--help":
