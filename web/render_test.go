@@ -32,7 +32,7 @@ var samplePages = map[string]struct {
 			Groups: []string{"engineering"}, AuthTime: "today 09:14",
 			Factors: []Factor{{Name: "Password", At: "09:14"}}, Apps: []App{{Name: "Grafana", URL: "https://grafana.example.com/"}}}},
 		[]string{`action="/logout"`, "Sign out", "Ada Lovelace", "ada@example.com", "engineering",
-			"today 09:14", "Password", `href="https://grafana.example.com/"`, "Grafana", "Admin"},
+			"today 09:14", "Password", `href="https://grafana.example.com/"`, "Grafana", "Admin", `href="/mfa/devices"`},
 	},
 	"logout.html": {
 		Page{User: &PageUser{Email: "ada@example.com"}},

@@ -60,8 +60,8 @@ func viewApp(a store.App) appView {
 
 // appFlags reads the flags of apps add into a catalog.NewApp.
 type appFlags struct {
-	metadata, mfa, nameIDFormat, nameIDAttr, sign, encrypt string
-	groups, attrs                                          stringList
+	metadata, mfa, nameIDFormat, nameIDAttr, sign, encrypt, mfaMaxAge string
+	groups, attrs, mfaFactors                                         stringList
 }
 
 func (c *cli) appsAdd(ctx context.Context, args []string) error {
@@ -70,6 +70,8 @@ func (c *cli) appsAdd(ctx context.Context, args []string) error {
 	var f appFlags
 	fs.StringVar(&f.metadata, "metadata", "", "the app's SAML metadata: a file or an http(s) URL")
 	fs.StringVar(&f.mfa, "mfa", catalog.DefaultMFA, "required, optional or off")
+	fs.Var(&f.mfaFactors, "mfa-factor", "a second factor the app accepts: webauthn, push, totp, recovery or upstream_mfa (repeatable; default any)")
+	fs.StringVar(&f.mfaMaxAge, "mfa-max-age", "", "how old the second factor may be, e.g. 12h (default: any age within the session)")
 	fs.Var(&f.groups, "group", "let this group use the app (repeatable; '*' for every user)")
 	fs.StringVar(&f.nameIDFormat, "nameid-format", "", "email, persistent, transient or unspecified")
 	fs.StringVar(&f.nameIDAttr, "nameid-attr", "", "source of the NameID: email, id or a directory attribute")
@@ -113,7 +115,7 @@ func (f appFlags) newApp(pos []string) (catalog.NewApp, error) {
 	}
 	n := catalog.NewApp{Name: pos[0], Source: f.metadata, MFA: f.mfa, Groups: f.groups,
 		Settings: idp.AppSettings{NameIDFormat: f.nameIDFormat, NameIDAttribute: f.nameIDAttr, Sign: f.sign,
-			Encrypt: f.encrypt}}
+			Encrypt: f.encrypt, MFAFactors: f.mfaFactors, MFAMaxAge: f.mfaMaxAge}}
 	for _, s := range f.attrs {
 		m, err := idp.ParseMapping(s)
 		if err != nil {

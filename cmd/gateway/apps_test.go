@@ -58,6 +58,9 @@ func TestAppsUsageErrors(t *testing.T) {
 		{[]string{"apps", "add", "wiki", "--metadata", sp, "--sign", "never", "--encrypt", "rot13"}, `encrypt "rot13"`},
 		{[]string{"apps", "add", "wiki", "--metadata", sp, "--attr", "noequals"}, "NAME=SOURCE"},
 		{[]string{"apps", "add", "wiki", "--metadata", sp, "--attr", "a=shoe"}, `source "shoe"`},
+		{[]string{"apps", "add", "wiki", "--metadata", sp, "--mfa-factor", "sms"}, `mfa factor "sms"`},
+		{[]string{"apps", "add", "wiki", "--metadata", sp, "--mfa-max-age", "soon"}, `mfa_max_age "soon"`},
+		{[]string{"apps", "add", "wiki", "--metadata", sp, "--mfa-max-age", "-1h"}, `mfa_max_age "-1h"`},
 		{[]string{"apps", "remove"}, "one app name"},
 		{[]string{"apps", "refresh", "a", "b"}, "at most one"},
 		{[]string{"apps", "list", "extra"}, "no arguments"},
@@ -80,7 +83,7 @@ func TestAppsAddListRemove(t *testing.T) {
 	mustRun(t, e, "", "groups", "add", "eng")
 	r := mustRun(t, e, "", "apps", "add", "wiki", "--metadata", filepath.Join("testdata", "sp.xml"), "--group", "eng",
 		"--mfa", "required", "--nameid-format", "persistent", "--attr", "mail=email", "--attr", `tenant="acme"`,
-		"--sign", "both", "--json")
+		"--sign", "both", "--mfa-factor", "webauthn", "--mfa-factor", "push", "--mfa-max-age", "12h", "--json")
 	var added appView
 	decode(t, r.stdout, &added)
 	if added.EntityID != "https://wiki.example.com/saml" || added.MFA != "required" || added.MetadataSource != "file" ||
@@ -92,7 +95,8 @@ func TestAppsAddListRemove(t *testing.T) {
 	}
 	app, err := openEnvStore(t, e).AppByName(t.Context(), "wiki")
 	if err != nil || !strings.Contains(string(app.Settings), `"nameid_format":"persistent"`) ||
-		!strings.Contains(string(app.Settings), `"value":"acme"`) {
+		!strings.Contains(string(app.Settings), `"value":"acme"`) ||
+		!strings.Contains(string(app.Settings), `"mfa_factors":["webauthn","push"],"mfa_max_age":"12h"`) {
 		t.Errorf("stored settings %s, %v", app.Settings, err)
 	}
 

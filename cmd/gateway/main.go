@@ -44,6 +44,7 @@ Commands:
   groups list [--json]
   groups members NAME [--add EMAIL]... [--remove EMAIL]... [--json]
   apps add NAME --metadata FILE|URL [--mfa required|optional|off] [--group G]...
+      [--mfa-factor webauthn|push|totp|recovery|upstream_mfa]... [--mfa-max-age D]
       [--nameid-format email|persistent|transient|unspecified] [--nameid-attr SRC]
       [--attr NAME=SOURCE]... [--sign assertion|response|both]
       [--encrypt off|aes256-gcm|aes128-cbc] [--json]

@@ -13,13 +13,14 @@ import (
 	"github.com/portcullis/portcullis/audit"
 	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/internal/server"
+	"github.com/portcullis/portcullis/mfa"
 	"github.com/portcullis/portcullis/password"
 	"github.com/portcullis/portcullis/store"
 )
 
 func (c *cli) users(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usagef("users needs a subcommand: add, list, disable, enable, delete")
+		return usagef("users needs a subcommand: add, list, disable, enable, delete, reset-mfa")
 	}
 	switch sub, rest := args[0], args[1:]; sub {
 	case "add":
@@ -28,6 +29,8 @@ func (c *cli) users(ctx context.Context, args []string) error {
 		return c.usersList(ctx, rest)
 	case "disable", "enable", "delete":
 		return c.usersChange(ctx, sub, rest)
+	case "reset-mfa":
+		return c.usersResetMFA(ctx, rest)
 	default:
 		return usagef("unknown users subcommand %q", sub)
 	}
@@ -268,4 +271,36 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// usersResetMFA removes every second factor of a user and ends their
+// sessions (in a shared session backend), so a session that presented a
+// lost or stolen factor cannot go on using it.
+func (c *cli) usersResetMFA(ctx context.Context, args []string) error {
+	fs := c.flags("users reset-mfa")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("users reset-mfa needs one email address")
+	}
+	st, cfg, err := c.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u, n, err := mfa.ResetUser(ctx, st, pos[0], "cli")
+	if err != nil {
+		return notFound(err, "user "+pos[0])
+	}
+	if err := server.RevokeSessions(ctx, cfg, u.ID); err != nil {
+		return fmt.Errorf("the MFA of %s is reset, but their sessions could not be ended now: %w", u.Email, err)
+	}
+	if *asJSON {
+		return c.printJSON(map[string]any{"id": u.ID, "email": u.Email, "action": "reset-mfa", "removed": n})
+	}
+	fmt.Fprintf(c.stdout, "Removed %d verification method(s) of %s; they set up a new one at their next sign-in.\n", n, u.Email)
+	return nil
 }
