@@ -183,3 +183,41 @@ func TestDatabaseKind(t *testing.T) {
 		}
 	}
 }
+
+func TestMFAChecks(t *testing.T) {
+	for _, tc := range []struct {
+		env  []string
+		want string // "" valid
+	}{
+		{nil, ""},
+		{[]string{"GATEWAY_BASE_URL=https://login.example.com", "GATEWAY_MFA_WEBAUTHN_RP_ID=example.com"}, ""},
+		{[]string{"GATEWAY_BASE_URL=https://login.example.com", "GATEWAY_MFA_WEBAUTHN_RP_ID=login.example.com"}, ""},
+		{[]string{"GATEWAY_BASE_URL=https://login.example.com", "GATEWAY_MFA_WEBAUTHN_RP_ID=other.com"}, "mfa.webauthn.rp_id"},
+		{[]string{"GATEWAY_BASE_URL=https://login.example.com", "GATEWAY_MFA_WEBAUTHN_RP_ID=ample.com"}, "mfa.webauthn.rp_id"},
+		{[]string{"GATEWAY_MFA_WEBAUTHN_RP_ID=127.0.0.1"}, "mfa.webauthn.rp_id"},
+		{[]string{"GATEWAY_MFA_WEBAUTHN_RP_ID=https://localhost"}, "mfa.webauthn.rp_id"},
+		{[]string{"GATEWAY_MFA_MAX_FAILURES_PER_USER=101"}, "mfa.max_failures_per_user"},
+		{[]string{"GATEWAY_MFA_MAX_FAILURES_PER_USER=0"}, "mfa.max_failures_per_user"},
+		{[]string{"GATEWAY_MFA_TOTP_ISSUER=a:b"}, "mfa.totp.issuer"},
+		{[]string{"GATEWAY_MFA_TOTP_ISSUER= "}, "mfa.totp.issuer"},
+		{[]string{"GATEWAY_MFA_PUSH_CHALLENGE_TTL=5s"}, "mfa.push.challenge_ttl"},
+		{[]string{"GATEWAY_MFA_PUSH_CHALLENGE_TTL=2h"}, "mfa.push.challenge_ttl"},
+		{[]string{"GATEWAY_MFA_PUSH_MAX_PENDING=0"}, "mfa.push.max_pending"},
+		{[]string{"GATEWAY_MFA_PUSH_WEBHOOK_URL=ftp://relay"}, "mfa.push.webhook_url"},
+		{[]string{"GATEWAY_MFA_PUSH_WEBHOOK_URL=https://relay.example.com/push"}, "webhook_secret"},
+		{[]string{"GATEWAY_MFA_PUSH_WEBHOOK_URL=https://relay.example.com/push", "GATEWAY_MFA_PUSH_WEBHOOK_SECRET=0123456789abcdef"}, ""},
+		{[]string{"GATEWAY_MFA_ENROL_ON_FIRST_USE=false"}, ""},
+	} {
+		_, err := Load("", tc.env)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%v: %v", tc.env, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%v: error %v, want one naming %s", tc.env, err, tc.want)
+		}
+	}
+	c, err := Load("", []string{"GATEWAY_MFA_ENROL_ON_FIRST_USE=false"})
+	if err != nil || c.MFA.EnrolOnFirstUse || c.MFA.Push.ChallengeTTL.D() != 60*time.Second || c.MFA.Push.MaxPending != 3 {
+		t.Errorf("mfa config = %+v, %v", c.MFA, err)
+	}
+}
