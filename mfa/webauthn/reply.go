@@ -1,0 +1,93 @@
+package webauthn
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/portcullis/portcullis/web"
+)
+
+// reply is the JSON answer of every POST endpoint.
+type reply struct {
+	// Ceremony and PublicKey answer a begin: the options for
+	// navigator.credentials.create or get, binary members in base64url.
+	Ceremony  string `json:"ceremony,omitempty"`
+	PublicKey any    `json:"publicKey,omitempty"`
+	// Redirect answers a successful finish: where the browser goes next.
+	Redirect string `json:"redirect,omitempty"`
+	// Error is what the page shows in its alert.
+	Error string `json:"error,omitempty"`
+}
+
+// Messages the browser sees; the precise reason goes to the log and the
+// audit trail only.
+const (
+	msgExpired     = "This request has expired or was already used. Try again."
+	msgKeyRefused  = "That security key or passkey was not accepted. Try again, or use another one."
+	msgPasskey     = "That passkey could not sign you in. Try again, or sign in with your email and password."
+	msgResetFirst  = "Your account needs a new password. Sign in with your email and password to set one."
+	msgUnavailable = "Verification is temporarily unavailable. Please try again in a moment."
+)
+
+func writeJSON(w http.ResponseWriter, status int, v reply) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v) // a reply of strings and options cannot fail
+}
+
+// unavailable answers 503 when a backend is down. Nobody is let through.
+func (f *Factor) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	f.logger().ErrorContext(r.Context(), "backend unavailable", "err", err, "request_id", web.RequestID(r.Context()))
+	w.Header().Set("Retry-After", "5")
+	writeJSON(w, http.StatusServiceUnavailable, reply{Error: msgUnavailable})
+}
+
+// throttled answers 429 to a JSON request.
+func throttled(w http.ResponseWriter, wait time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+	writeJSON(w, http.StatusTooManyRequests, reply{
+		Error: "Too many failed attempts. Try again in " + web.HumanDuration(wait) + "."})
+}
+
+func (f *Factor) logger() *slog.Logger {
+	if f.core.Logger != nil {
+		return f.core.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// jsonRedirects lets the core's Succeed and EnrolDone answer a fetch: their
+// 303 becomes 200 {"redirect": Location}, since a script cannot read where
+// a redirect points (fetch follows it, or makes it opaque). Everything else
+// they write (the rotated session cookie, an error page) passes unchanged.
+func jsonRedirects(w http.ResponseWriter) http.ResponseWriter {
+	return &redirectWriter{ResponseWriter: w}
+}
+
+type redirectWriter struct {
+	http.ResponseWriter
+	replaced bool
+}
+
+func (w *redirectWriter) WriteHeader(status int) {
+	if status != http.StatusSeeOther && status != http.StatusFound {
+		w.ResponseWriter.WriteHeader(status)
+		return
+	}
+	loc := w.Header().Get("Location")
+	w.Header().Del("Location")
+	w.replaced = true
+	writeJSON(w.ResponseWriter, http.StatusOK, reply{Redirect: loc})
+}
+
+// Write drops the body of a replaced redirect.
+func (w *redirectWriter) Write(b []byte) (int, error) {
+	if w.replaced {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
