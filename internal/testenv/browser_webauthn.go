@@ -2,15 +2,12 @@ package testenv
 
 import (
 	"context"
-	"net"
 	"testing"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
-
-	"github.com/portcullis/portcullis/internal/server"
 )
 
 // StartLocalhost runs one node like Start, but as http://localhost:PORT
@@ -23,28 +20,7 @@ func StartLocalhost(t testing.TB, opts ...Option) *Env {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	cfg.BaseURL = "http://localhost:" + port
-	if problems := cfg.Validate(); len(problems) > 0 {
-		ln.Close()
-		t.Fatalf("testenv: invalid config: %v", problems)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
-	srv, err := server.New(ctx, &cfg, server.Options{Out: out, Logger: testLogger(t, cfg)})
-	if err != nil {
-		cancel()
-		ln.Close()
-		t.Fatalf("testenv: start node: %v", err)
-	}
-	node := &Node{Server: srv, URL: cfg.BaseURL, cancel: cancel, done: make(chan error, 1), out: out}
-	go func() { node.done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() { node.Stop(t) })
-	return &Env{Nodes: []*Node{node}, Config: cfg, AdminPassword: adminPassword(out.String())}
+	return startOn(t, cfg, 1, "localhost")
 }
 
 // AddPlatformAuthenticator gives the tab a virtual authenticator (the

@@ -88,13 +88,19 @@ func StartCluster(t testing.TB, n int, opts ...Option) *Env {
 }
 
 func start(t testing.TB, cfg config.Config, n int) *Env {
+	return startOn(t, cfg, n, "127.0.0.1")
+}
+
+// startOn starts n nodes whose base URLs name host (which must resolve to
+// loopback) and their own port.
+func startOn(t testing.TB, cfg config.Config, n int, host string) *Env {
 	t.Helper()
 	if problems := cfg.Validate(); len(problems) > 0 {
 		t.Fatalf("testenv: invalid config: %v", problems)
 	}
 	env := &Env{Config: cfg}
 	for i := range n {
-		node := startNode(t, cfg)
+		node := startNode(t, cfg, host)
 		if i == 0 {
 			env.AdminPassword = adminPassword(node.out.String())
 		}
@@ -103,7 +109,7 @@ func start(t testing.TB, cfg config.Config, n int) *Env {
 	return env
 }
 
-func startNode(t testing.TB, cfg config.Config) *Node {
+func startNode(t testing.TB, cfg config.Config, host string) *Node {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -111,8 +117,13 @@ func startNode(t testing.TB, cfg config.Config) *Node {
 	}
 	// The node's own address is its base URL, so what it publishes (SAML
 	// metadata, redirects) points back at it.
-	url := "http://" + ln.Addr().String()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	url := "http://" + net.JoinHostPort(host, port)
 	cfg.BaseURL = url
+	if problems := cfg.Validate(); len(problems) > 0 {
+		ln.Close()
+		t.Fatalf("testenv: invalid config: %v", problems)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
 	srv, err := server.New(ctx, &cfg, server.Options{Out: out, Logger: testLogger(t, cfg)})
