@@ -100,10 +100,20 @@ func (h *Handler) throttled(w http.ResponseWriter, r *http.Request, a *Attempt, 
 		"Too many failed verification attempts. Try again in "+web.HumanDuration(wait)+".")
 }
 
-// Succeed records that a presented factor, rotates the session ID (step-up
-// is a privilege change), clears the user's failure count and sends the
-// browser on to the continuation's target. details go into the audit event.
+// Succeed records that a factor was presented, rotates the session ID
+// (step-up is a privilege change), clears the user's failure count and
+// sends the browser on to the continuation's target. details go into the
+// audit event.
 func (h *Handler) Succeed(w http.ResponseWriter, r *http.Request, a *Attempt, factor string, details map[string]string) {
+	if target, ok := h.Complete(w, r, a, factor, details); ok {
+		http.Redirect(w, r, target, http.StatusSeeOther)
+	}
+}
+
+// Complete is Succeed without the redirect, for pages that answer a
+// script: it sets the rotated session cookie and returns the target. When
+// it returns false it has answered the request (sign in again, 503).
+func (h *Handler) Complete(w http.ResponseWriter, r *http.Request, a *Attempt, factor string, details map[string]string) (string, bool) {
 	ctx := r.Context()
 	now := h.NowTime()
 	err := h.Sessions.Update(ctx, a.Session, func(s *session.Session) error {
@@ -116,10 +126,10 @@ func (h *Handler) Succeed(w http.ResponseWriter, r *http.Request, a *Attempt, fa
 	switch {
 	case errors.Is(err, session.ErrNotFound):
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return
+		return "", false
 	case err != nil:
 		h.unavailable(w, r, err)
-		return
+		return "", false
 	}
 	if err := h.Throttle.Succeeded(ctx, a.User.Email); err != nil {
 		h.logger().WarnContext(ctx, "mfa failure count not cleared", "err", err)
@@ -130,7 +140,7 @@ func (h *Handler) Succeed(w http.ResponseWriter, r *http.Request, a *Attempt, fa
 	details["factor"] = factor
 	h.Record(r, &audit.Event{Type: EventSucceeded, Actor: a.User.Email, Subject: a.User.Email, App: a.Cont.App,
 		Outcome: audit.Success, Details: details})
-	http.Redirect(w, r, a.Cont.Return, http.StatusSeeOther)
+	return a.Cont.Return, true
 }
 
 // Fail counts a failed attempt and writes its audit event with the precise
@@ -207,22 +217,33 @@ func (h *Handler) recentEnough(w http.ResponseWriter, r *http.Request, a *Attemp
 	return false
 }
 
-// Enrolled finishes an enrolment: e (already confirmed and stored) is
+// EnrolDone finishes an enrolment: e (already confirmed and stored) is
 // audited; when proven (the user presented the new factor while enrolling:
 // a TOTP code, a WebAuthn registration) it also counts as presented, as in
-// Succeed; otherwise the browser goes back to the factor choice (in the
-// enrol-on-first-use flow, to use it) or to the continuation's target.
+// Succeed; otherwise the browser goes to AfterEnrol.
 func (h *Handler) EnrolDone(w http.ResponseWriter, r *http.Request, a *Attempt, e store.Enrolment, proven bool) {
+	h.RecordEnrolment(r, a, e)
+	if proven {
+		h.Succeed(w, r, a, e.Factor, map[string]string{"enrolment": "new"})
+		return
+	}
+	http.Redirect(w, r, h.AfterEnrol(a), http.StatusSeeOther)
+}
+
+// RecordEnrolment writes the audit event of a new enrolment.
+func (h *Handler) RecordEnrolment(r *http.Request, a *Attempt, e store.Enrolment) {
 	h.Record(r, &audit.Event{Type: EventEnrolled, Actor: a.User.Email, Subject: a.User.Email, App: a.Cont.App,
 		Outcome: audit.Success, Details: map[string]string{"factor": e.Factor, "name": e.Name, "id": strconv.FormatInt(e.ID, 10)}})
-	switch {
-	case proven:
-		h.Succeed(w, r, a, e.Factor, map[string]string{"enrolment": "new"})
-	case a.Token != "":
-		http.Redirect(w, r, ChoosePath+a.Query(), http.StatusSeeOther)
-	default:
-		http.Redirect(w, r, a.Cont.Return, http.StatusSeeOther)
+}
+
+// AfterEnrol is where the browser goes after an enrolment that did not
+// prove possession: back to the factor choice in the enrol-on-first-use
+// flow (to use the new factor), else to the continuation's target.
+func (h *Handler) AfterEnrol(a *Attempt) string {
+	if a.Token != "" {
+		return ChoosePath + a.Query()
 	}
+	return a.Cont.Return
 }
 
 // PageUser is the header's user for factor pages.

@@ -149,32 +149,8 @@ func (f *Factor) replace(r *http.Request, a *mfa.Attempt, codes []string) (store
 // the browser goes next) but returns that target instead of redirecting to
 // it: the codes must be shown first, and only here.
 func (f *Factor) enrolDone(r *http.Request, a *mfa.Attempt, e store.Enrolment) string {
-	rec := &headerRecorder{header: http.Header{}}
-	f.core.EnrolDone(rec, r, a, e, false)
-	if loc := rec.header.Get("Location"); rec.status/100 == 3 && loc != "" {
-		return loc
-	}
-	return mfa.DevicesPath
-}
-
-// headerRecorder is a ResponseWriter that keeps the status and headers and
-// drops the body.
-type headerRecorder struct {
-	header http.Header
-	status int
-}
-
-func (h *headerRecorder) Header() http.Header { return h.header }
-
-func (h *headerRecorder) WriteHeader(status int) {
-	if h.status == 0 {
-		h.status = status
-	}
-}
-
-func (h *headerRecorder) Write(b []byte) (int, error) {
-	h.WriteHeader(http.StatusOK)
-	return len(b), nil
+	f.core.RecordEnrolment(r, a, e)
+	return f.core.AfterEnrol(a)
 }
 
 func (f *Factor) renderEnrol(w http.ResponseWriter, r *http.Request, a *mfa.Attempt, code int, st status, msg string) {

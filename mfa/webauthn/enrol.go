@@ -130,7 +130,8 @@ func (f *Factor) store(w http.ResponseWriter, r *http.Request, a *mfa.Attempt, u
 		f.unavailable(w, r, err)
 		return
 	}
-	f.core.EnrolDone(jsonRedirects(w), r, a, e, true)
+	f.core.RecordEnrolment(r, a, e)
+	f.complete(w, r, a, map[string]string{"enrolment": "new"})
 }
 
 // refuseEnrol answers a registration that did not verify. It is logged,

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/portcullis/portcullis/mfa"
 	"github.com/portcullis/portcullis/web"
 )
 
@@ -60,34 +61,12 @@ func (f *Factor) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// jsonRedirects lets the core's Succeed and EnrolDone answer a fetch: their
-// 303 becomes 200 {"redirect": Location}, since a script cannot read where
-// a redirect points (fetch follows it, or makes it opaque). Everything else
-// they write (the rotated session cookie, an error page) passes unchanged.
-func jsonRedirects(w http.ResponseWriter) http.ResponseWriter {
-	return &redirectWriter{ResponseWriter: w}
-}
-
-type redirectWriter struct {
-	http.ResponseWriter
-	replaced bool
-}
-
-func (w *redirectWriter) WriteHeader(status int) {
-	if status != http.StatusSeeOther && status != http.StatusFound {
-		w.ResponseWriter.WriteHeader(status)
-		return
+// complete records the factor as presented (the core's Complete: session
+// rotated, audited) and answers the script with where to go next. When the
+// core could not complete it has answered with a page, which the script
+// reloads to show.
+func (f *Factor) complete(w http.ResponseWriter, r *http.Request, a *mfa.Attempt, details map[string]string) {
+	if target, ok := f.core.Complete(w, r, a, f.Name(), details); ok {
+		writeJSON(w, http.StatusOK, reply{Redirect: target})
 	}
-	loc := w.Header().Get("Location")
-	w.Header().Del("Location")
-	w.replaced = true
-	writeJSON(w.ResponseWriter, http.StatusOK, reply{Redirect: loc})
-}
-
-// Write drops the body of a replaced redirect.
-func (w *redirectWriter) Write(b []byte) (int, error) {
-	if w.replaced {
-		return len(b), nil
-	}
-	return w.ResponseWriter.Write(b)
 }

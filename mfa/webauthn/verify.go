@@ -153,7 +153,7 @@ func (f *Factor) verifyFinish(w http.ResponseWriter, r *http.Request) {
 		f.unavailable(w, r, err)
 		return
 	}
-	f.core.Succeed(jsonRedirects(w), r, a, f.Name(), map[string]string{
+	f.complete(w, r, a, map[string]string{
 		"enrolment": strconv.FormatInt(e.ID, 10), "name": e.Name, "user_verified": strconv.FormatBool(parsed.Response.AuthenticatorData.Flags.HasUserVerified())})
 }
 
