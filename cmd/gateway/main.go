@@ -55,7 +55,7 @@ Commands:
   keys rotate [--now] [--force] [--json]
   users reset-mfa EMAIL [--json]
   authenticator enroll URL [--key FILE] [--name N] [--json]
-  authenticator listen|approve|deny [--key FILE] [--number NN] [--json]
+  authenticator listen [--once] [--auto-approve-number NN, tests only] | approve --number NN | deny [--challenge ID] [--wait D] [--key FILE] [--json]
   version [--json]
 
 Every command takes --config FILE; every setting can also be given as a

@@ -58,7 +58,9 @@ func Base(t testing.TB) config.Config {
 	cfg.DataDir = t.TempDir()
 	cfg.MasterSecret = rand.Text() + rand.Text()
 	cfg.Passwords.Argon2 = config.Argon2{MemoryKiB: 8 * 1024, Iterations: 1, Parallelism: 1}
-	cfg.ShutdownTimeout = config.Duration(5 * time.Second)
+	// Longer than net/http's 5 s grace for connections that never sent a
+	// request, so a client that leaves one open cannot fail the stop.
+	cfg.ShutdownTimeout = config.Duration(10 * time.Second)
 	cfg.Log.Level = "warn"
 	return cfg
 }
