@@ -122,6 +122,27 @@ type SAML struct {
 // ForwardAuth configures the authentication gate in front of apps.
 type ForwardAuth struct {
 	Rules []Rule `yaml:"rules"`
+	// DefaultPolicy answers a request no rule matches.
+	DefaultPolicy string `yaml:"default_policy"` // bypass|one_factor|two_factor|deny
+	// Headers names the identity headers sent to the app.
+	Headers IdentityHeaders `yaml:"headers"`
+	// Upstreams are the apps the built-in reverse proxy serves: a request
+	// for Host is authenticated, then proxied to URL.
+	Upstreams []Upstream `yaml:"upstreams"`
+}
+
+// IdentityHeaders names the headers that carry who the user is.
+type IdentityHeaders struct {
+	User   string `yaml:"user"`
+	Email  string `yaml:"email"`
+	Name   string `yaml:"name"`
+	Groups string `yaml:"groups"`
+}
+
+// Upstream is one app behind the built-in reverse proxy.
+type Upstream struct {
+	Host string `yaml:"host"`
+	URL  string `yaml:"url"`
 }
 
 // Rule is one forward-auth access rule; the first match wins.
@@ -197,6 +218,8 @@ func Defaults() Config {
 		},
 		Login: Login{MaxFailuresPerUser: 5, MaxFailuresPerIP: 50, Window: Duration(15 * time.Minute)},
 		Admin: Admin{Email: "admin@localhost"},
+		ForwardAuth: ForwardAuth{DefaultPolicy: "deny", Headers: IdentityHeaders{
+			User: "Remote-User", Email: "Remote-Email", Name: "Remote-Name", Groups: "Remote-Groups"}},
 		MFA: MFA{
 			EnrolOnFirstUse: true, MaxFailuresPerUser: 10, MaxFailuresPerIP: 50, Window: Duration(15 * time.Minute),
 			TOTP:     TOTP{Issuer: "Portcullis"},

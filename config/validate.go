@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -52,6 +53,11 @@ var checks = []check{
 	{"saml.metadata_refresh", func(c *Config) string { return atLeast(c.SAML.MetadataRefresh, time.Minute) }},
 	{"saml.key_rollover", func(c *Config) string { return positive(c.SAML.KeyRollover) }},
 	{"forward_auth.rules", func(c *Config) string { return checkRules(c.ForwardAuth.Rules) }},
+	{"forward_auth.default_policy", func(c *Config) string {
+		return oneOf(c.ForwardAuth.DefaultPolicy, "bypass", "one_factor", "two_factor", "deny")
+	}},
+	{"forward_auth.headers", func(c *Config) string { return checkIdentityHeaders(c.ForwardAuth.Headers) }},
+	{"forward_auth.upstreams", func(c *Config) string { return checkUpstreams(c.ForwardAuth.Upstreams, c.BaseURL) }},
 	{"mfa.max_failures_per_user", func(c *Config) string { return between(int64(c.MFA.MaxFailuresPerUser), 1, 100) }},
 	{"mfa.max_failures_per_ip", func(c *Config) string { return between(int64(c.MFA.MaxFailuresPerIP), 1, 1e6) }},
 	{"mfa.window", func(c *Config) string { return positive(c.MFA.Window) }},
@@ -257,11 +263,42 @@ func checkRules(rules []Rule) string {
 		if r.Host == "" && r.Path == "" {
 			bad = append(bad, fmt.Sprintf("[%d] needs a host or a path", i))
 		}
+		if r.Host != "" && !validHostPattern(r.Host) {
+			bad = append(bad, fmt.Sprintf("[%d].host %q is not a host name or *.domain", i, r.Host))
+		}
+		if r.Path != "" && (!strings.HasPrefix(r.Path, "/") || strings.ContainsAny(r.Path, "?# \t")) {
+			bad = append(bad, fmt.Sprintf("[%d].path %q must start with / and may use * (no query)", i, r.Path))
+		}
+		for _, m := range r.Methods {
+			if !slices.Contains(httpMethods, m) {
+				bad = append(bad, fmt.Sprintf("[%d].methods: %q is not one of %s", i, m, strings.Join(httpMethods, ", ")))
+			}
+		}
 		if r.MaxMFAAge < 0 || (r.MaxMFAAge > 0 && r.MaxMFAAge.D() < time.Second) {
 			bad = append(bad, fmt.Sprintf("[%d].max_mfa_age must be at least 1s", i))
 		}
+		if r.MaxMFAAge > 0 && r.Policy != "two_factor" {
+			bad = append(bad, fmt.Sprintf("[%d].max_mfa_age needs policy two_factor", i))
+		}
 	}
 	return strings.Join(bad, "; ")
+}
+
+var httpMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"}
+
+// validHostPattern accepts a host name ("app.example.com") or a wildcard
+// for every name below a domain ("*.example.com").
+func validHostPattern(h string) bool {
+	h = strings.TrimPrefix(h, "*.")
+	if h == "" || len(h) > 253 || strings.HasPrefix(h, ".") || strings.HasSuffix(h, ".") || strings.Contains(h, "..") {
+		return false
+	}
+	for _, r := range h {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // checkIssuer refuses an empty issuer and a colon, which would split the
@@ -319,4 +356,57 @@ func checkWebhook(p Push) string {
 		return "needs mfa.push.webhook_secret of at least 16 characters to sign the requests"
 	}
 	return ""
+}
+
+// checkIdentityHeaders needs four distinct, valid header names.
+func checkIdentityHeaders(h IdentityHeaders) string {
+	var bad []string
+	seen := map[string]bool{}
+	for _, f := range []struct{ key, v string }{{"user", h.User}, {"email", h.Email}, {"name", h.Name}, {"groups", h.Groups}} {
+		c := http.CanonicalHeaderKey(f.v)
+		switch {
+		case !validHeaderName(f.v):
+			bad = append(bad, fmt.Sprintf("%s %q is not a header name", f.key, f.v))
+		case seen[c]:
+			bad = append(bad, fmt.Sprintf("%s %q is used twice", f.key, f.v))
+		}
+		seen[c] = true
+	}
+	return strings.Join(bad, "; ")
+}
+
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkUpstreams needs, per entry, a host name (not base_url's) given once
+// and an absolute http(s) URL.
+func checkUpstreams(ups []Upstream, baseURL string) string {
+	var bad []string
+	seen := map[string]bool{}
+	base, _ := url.Parse(baseURL)
+	for i, u := range ups {
+		h := strings.ToLower(u.Host)
+		switch {
+		case h == "" || strings.ContainsAny(h, "/*: "):
+			bad = append(bad, fmt.Sprintf("[%d].host %q must be a host name", i, u.Host))
+		case base != nil && h == strings.ToLower(base.Hostname()):
+			bad = append(bad, fmt.Sprintf("[%d].host %q is base_url's host", i, u.Host))
+		case seen[h]:
+			bad = append(bad, fmt.Sprintf("[%d].host %q is given twice", i, u.Host))
+		}
+		seen[h] = true
+		if t, err := url.Parse(u.URL); err != nil || (t.Scheme != "http" && t.Scheme != "https") || t.Host == "" {
+			bad = append(bad, fmt.Sprintf("[%d].url %q is not an absolute http(s) URL", i, u.URL))
+		}
+	}
+	return strings.Join(bad, "; ")
 }

@@ -63,8 +63,8 @@ func unmapPrefix(p netip.Prefix) netip.Prefix {
 func ResolveClientIP(trusted []netip.Prefix) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ip := clientAddr(r, trusted)
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientIPKey{}, ip)))
+			c := client{addr: clientAddr(r, trusted), viaProxy: isTrusted(peerAddr(r), trusted)}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientIPKey{}, c)))
 		})
 	}
 }
@@ -85,10 +85,25 @@ func ClientIP(r *http.Request) string {
 // ClientAddr is ClientIP as a netip.Addr, for grouping (e.g. by /64). It is
 // invalid when the peer address could not be parsed.
 func ClientAddr(r *http.Request) netip.Addr {
-	if a, ok := r.Context().Value(clientIPKey{}).(netip.Addr); ok {
-		return a
+	if c, ok := r.Context().Value(clientIPKey{}).(client); ok {
+		return c.addr
 	}
 	return peerAddr(r)
+}
+
+// client is what ResolveClientIP found about a request.
+type client struct {
+	addr     netip.Addr
+	viaProxy bool // the connection's peer is a trusted proxy
+}
+
+// FromTrustedProxy reports whether the request's connection comes from one
+// of trusted_proxies, so that headers a proxy sets about the original
+// request (X-Forwarded-*, X-Original-*) may be believed. It is false when
+// ResolveClientIP did not run.
+func FromTrustedProxy(r *http.Request) bool {
+	c, ok := r.Context().Value(clientIPKey{}).(client)
+	return ok && c.viaProxy
 }
 
 func clientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {

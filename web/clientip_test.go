@@ -104,3 +104,20 @@ func TestClientIPWithoutMiddlewareIsThePeer(t *testing.T) {
 		t.Fatalf("ClientIP = %q, want the peer", got)
 	}
 }
+
+func TestFromTrustedProxy(t *testing.T) {
+	mw := ResolveClientIP([]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")})
+	for peer, want := range map[string]bool{"10.1.2.3:5000": true, "192.0.2.1:5000": false, "[::1]:5000": false} {
+		var got bool
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = peer
+		r.Header.Set("X-Forwarded-For", "10.9.9.9")
+		mw(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = FromTrustedProxy(r) })).ServeHTTP(httptest.NewRecorder(), r)
+		if got != want {
+			t.Errorf("peer %s: FromTrustedProxy = %v, want %v", peer, got, want)
+		}
+	}
+	if FromTrustedProxy(httptest.NewRequest("GET", "/", nil)) {
+		t.Error("without the middleware a request claims a trusted proxy")
+	}
+}

@@ -48,6 +48,9 @@ func (s *Server) mount(ctx context.Context) error {
 	s.Portal.Mount(mux)
 	s.mountMFA(mux, render, csrf.Protect)
 	s.mountIdP(mux, render)
+	if err := s.mountForwardAuth(mux, render); err != nil {
+		return err
+	}
 
 	s.handler = web.Chain(mux,
 		web.AssignRequestID,

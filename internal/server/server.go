@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/portcullis/portcullis/config"
+	"github.com/portcullis/portcullis/forwardauth"
 	"github.com/portcullis/portcullis/keys"
 	"github.com/portcullis/portcullis/mfa"
 	"github.com/portcullis/portcullis/password"
@@ -54,6 +55,8 @@ type Server struct {
 	Logger   *slog.Logger
 	Portal   *portal.Handler
 	MFA      *mfa.Handler
+	// ForwardAuth answers the /auth/* endpoints.
+	ForwardAuth *forwardauth.Handler
 
 	handler http.Handler
 	closers []io.Closer

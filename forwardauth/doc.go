@@ -1,0 +1,50 @@
+// Package forwardauth puts Portcullis in front of apps that speak no SAML:
+// a reverse proxy (nginx, Traefik, Caddy, Envoy) asks it, on every request,
+// whether to let the request through, and with which identity.
+//
+// Endpoints:
+//   - GET /auth/request, nginx auth_request: 200 with the identity headers,
+//     401 when the browser must sign in or step up (nginx's error_page sends
+//     it to /auth/start), 403 when denied. The original request comes from
+//     X-Original-URL (or X-Original-URI with X-Original-Host/-Proto) and
+//     X-Original-Method.
+//   - GET /auth/forward, Traefik ForwardAuth and Caddy forward_auth: the
+//     same, except that sign-in and step-up answer 302 to /auth/start
+//     (Caddy passes a 401 to the browser unchanged). The original request
+//     comes from X-Forwarded-Method, -Proto, -Host and -Uri.
+//   - /auth/envoy/…, Envoy ext_authz in HTTP service mode with path_prefix
+//     /auth/envoy: the original method, path and :authority arrive as the
+//     request's own; answers as /auth/forward.
+//   - GET /auth/start?rd=URL, the browser's way in: signs in (returning
+//     here), steps up where the rule asks for two factors, then redirects
+//     to URL.
+//
+// Decisions:
+//   - Forwarded headers are believed only from trusted_proxies; from anyone
+//     else the request is answered 400 (never judged on the auth endpoint's
+//     own URL), as is a malformed original URL, method or host.
+//   - Rules: the first whose host pattern, path pattern and methods all
+//     match decides; none matching, forward_auth.default_policy does
+//     (default deny, as Authelia). bypass lets the request through without
+//     identity headers; one_factor needs a session (and one of the rule's
+//     groups, if any); two_factor also needs a second factor per the MFA
+//     pipeline (policy package), no older than max_mfa_age if set; deny
+//     refuses everyone.
+//   - The identity headers (names configurable) carry the user's email as
+//     the user name, the email, the display name and the groups joined by
+//     commas; control characters are removed from values. A bypassed request
+//     gets none.
+//   - Every request re-reads the user from the store (through Current), so
+//     disabling or deleting a user, or SCIM active=false, takes effect on the
+//     very next request, from any node.
+//   - A session backend or store failure answers 503; nginx turns it into
+//     a 500. It never answers 200.
+//   - Return targets (after sign-in and step-up) are absolute http(s) URLs
+//     on a host a rule names explicitly ("*.example.com" names its
+//     subdomains); rules with only a path name no host, so they open no
+//     redirect.
+//   - Answers carry Cache-Control: no-store, so no proxy caches a decision.
+//
+// forwardauth is layer 2: it imports policy, config, web, session and
+// store; it meets the MFA pipeline through the MFA interface it declares.
+package forwardauth

@@ -1,0 +1,308 @@
+package forwardauth
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/portcullis/portcullis/config"
+	"github.com/portcullis/portcullis/policy"
+	"github.com/portcullis/portcullis/session"
+	"github.com/portcullis/portcullis/store"
+	"github.com/portcullis/portcullis/web"
+)
+
+// Paths.
+const (
+	RequestPath = "/auth/request" // nginx auth_request
+	ForwardPath = "/auth/forward" // Traefik ForwardAuth, Caddy forward_auth
+	EnvoyPrefix = "/auth/envoy"   // Envoy ext_authz HTTP service (path_prefix)
+	StartPath   = "/auth/start"   // the browser's way in: sign in and step up for ?rd=URL
+)
+
+// MFA is what forward-auth needs of the step-up pipeline (mfa.Handler).
+type MFA interface {
+	Decide(ctx context.Context, u store.User, s *session.Session, req policy.Requirement) (policy.Decision, error)
+	StepUpURL(u store.User, req policy.Requirement, d policy.Decision, app, ret string) (string, error)
+}
+
+// Handler answers the forward-auth endpoints. Its fields are its
+// dependencies.
+type Handler struct {
+	Store store.Store
+	// Current returns the request's session and user, an error wrapping
+	// session.ErrNotFound when there is none (or the user is disabled or
+	// gone), or one wrapping ErrUnavailable (portal.Handler.Current).
+	Current func(r *http.Request) (*session.Session, store.User, error)
+	MFA     MFA
+	Rules   *Rules
+	Headers config.IdentityHeaders
+	// BaseURL is the gateway's external URL, where browsers sign in.
+	BaseURL string
+	Render  *web.Renderer
+	Logger  *slog.Logger
+}
+
+// Mount registers the endpoints. None takes a CSRF token: the proxy
+// endpoints change nothing, and /auth/start only redirects.
+func (h *Handler) Mount(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+RequestPath, h.nginx)
+	mux.HandleFunc("HEAD "+RequestPath, h.nginx)
+	mux.HandleFunc("GET "+ForwardPath, h.forward)
+	mux.HandleFunc("HEAD "+ForwardPath, h.forward)
+	mux.HandleFunc(EnvoyPrefix+"/", h.envoy)
+	mux.HandleFunc(EnvoyPrefix, h.envoy)
+	mux.HandleFunc("GET "+StartPath, h.start)
+}
+
+// Kinds of answer.
+type kind int
+
+const (
+	allow kind = iota
+	signIn
+	stepUp
+	deny
+	unavailable
+)
+
+// verdict is the decision about one target.
+type verdict struct {
+	kind   kind
+	user   store.User
+	groups []string
+	rule   Rule
+	// stepUp is the local URL of the step-up, for kind stepUp.
+	stepUp string
+	reason string
+	err    error
+}
+
+const passwordChange = "password change required"
+
+// decide runs the rules for t against the request's session.
+func (h *Handler) decide(r *http.Request, t Target) verdict {
+	rule := h.Rules.Match(t.Method, t.Host(), t.URL.Path)
+	switch rule.Policy {
+	case Bypass:
+		return verdict{kind: allow, rule: rule}
+	case Deny:
+		return verdict{kind: deny, rule: rule, reason: "the rule denies"}
+	}
+	s, u, err := h.Current(r)
+	switch {
+	case errors.Is(err, session.ErrNotFound):
+		return verdict{kind: signIn, rule: rule}
+	case err != nil:
+		return verdict{kind: unavailable, rule: rule, err: err}
+	case u.PasswordResetRequired:
+		return verdict{kind: signIn, rule: rule, reason: passwordChange}
+	}
+	ctx := r.Context()
+	if rule.Policy == OneFactor {
+		gs, err := h.Store.UserGroups(ctx, u.ID)
+		if err != nil {
+			return verdict{kind: unavailable, rule: rule, err: err}
+		}
+		names := groupNames(gs)
+		if len(rule.Groups) > 0 && !slices.ContainsFunc(rule.Groups, func(g string) bool { return slices.Contains(names, g) }) {
+			return verdict{kind: deny, rule: rule, user: u, reason: "not in a required group"}
+		}
+		return verdict{kind: allow, rule: rule, user: u, groups: names}
+	}
+	req := policy.Requirement{Mode: policy.Required, MaxAge: rule.MaxMFAAge, Groups: rule.Groups}
+	d, err := h.MFA.Decide(ctx, u, s, req)
+	if err != nil {
+		return verdict{kind: unavailable, rule: rule, err: err}
+	}
+	switch d.Outcome {
+	case policy.Allow:
+		gs, err := h.Store.UserGroups(ctx, u.ID)
+		if err != nil {
+			return verdict{kind: unavailable, rule: rule, err: err}
+		}
+		return verdict{kind: allow, rule: rule, user: u, groups: groupNames(gs)}
+	case policy.Deny:
+		return verdict{kind: deny, rule: rule, user: u, reason: d.Reason}
+	}
+	to, err := h.MFA.StepUpURL(u, req, d, t.Host(), t.URL.String())
+	if err != nil {
+		return verdict{kind: deny, rule: rule, user: u, reason: err.Error()}
+	}
+	return verdict{kind: stepUp, rule: rule, user: u, stepUp: to, reason: d.Reason}
+}
+
+func groupNames(gs []store.Group) []string {
+	names := make([]string, 0, len(gs))
+	for _, g := range gs {
+		names = append(names, g.Name)
+	}
+	return names
+}
+
+// setIdentity writes the identity headers of an allowed request. Values
+// are stripped of control characters, so a name cannot add a header.
+func (h *Handler) setIdentity(hd http.Header, v verdict) {
+	if v.user.ID == 0 {
+		return
+	}
+	hd.Set(h.Headers.User, clean(v.user.Email))
+	hd.Set(h.Headers.Email, clean(v.user.Email))
+	hd.Set(h.Headers.Name, clean(v.user.Name))
+	hd.Set(h.Headers.Groups, clean(strings.Join(v.groups, ",")))
+}
+
+func clean(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// StartURL is where a browser that must sign in or step up for target goes.
+func (h *Handler) StartURL(target string) string {
+	return strings.TrimRight(h.BaseURL, "/") + StartPath + "?rd=" + url.QueryEscape(target)
+}
+
+// AllowReturn reports whether target is an absolute http(s) URL on a host
+// the rules name: the return targets sign-in and step-up accept besides
+// local paths.
+func (h *Handler) AllowReturn(target string) bool {
+	t, err := parseTarget(http.MethodGet, target)
+	return err == nil && h.Rules.Covers(t.Host())
+}
+
+func (h *Handler) logger() *slog.Logger {
+	if h.Logger != nil {
+		return h.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (h *Handler) log(r *http.Request, dialect string, t Target, v verdict) {
+	if v.kind == unavailable {
+		h.logger().ErrorContext(r.Context(), "forward-auth: backend unavailable", "err", v.err,
+			"request_id", web.RequestID(r.Context()))
+		return
+	}
+	if v.kind == deny || v.reason != "" {
+		h.logger().InfoContext(r.Context(), "forward-auth", "dialect", dialect, "target", t.URL.String(),
+			"method", t.Method, "rule", v.rule.Index, "policy", v.rule.Policy, "user", v.user.Email,
+			"outcome", []string{"allow", "sign-in", "step-up", "deny", "unavailable"}[v.kind], "reason", v.reason)
+	}
+}
+
+// badRequest answers 400 with the reason in plain text: the caller is a
+// proxy, or an operator reading its logs.
+func (h *Handler) badRequest(w http.ResponseWriter, r *http.Request, err error) {
+	h.logger().WarnContext(r.Context(), "forward-auth: bad request", "err", err, "peer", r.RemoteAddr)
+	http.Error(w, err.Error(), http.StatusBadRequest)
+}
+
+// nginx is GET /auth/request: 200 with identity headers, 401 to sign in or
+// step up (nginx's error_page sends the browser to StartURL), 403, 503.
+func (h *Handler) nginx(w http.ResponseWriter, r *http.Request) {
+	t, err := fromNginx(r)
+	if err != nil {
+		h.badRequest(w, r, err)
+		return
+	}
+	v := h.decide(r, t)
+	h.log(r, "nginx", t, v)
+	noStore(w)
+	switch v.kind {
+	case allow:
+		h.setIdentity(w.Header(), v)
+		w.WriteHeader(http.StatusOK)
+	case signIn, stepUp:
+		w.WriteHeader(http.StatusUnauthorized)
+	case deny:
+		w.WriteHeader(http.StatusForbidden)
+	default:
+		w.Header().Set("Retry-After", "5")
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+}
+
+// forward is GET /auth/forward: 200 with identity headers, 302 to
+// StartURL (Caddy passes a 401 through, so the redirect must come from
+// us), 403, 503.
+func (h *Handler) forward(w http.ResponseWriter, r *http.Request) {
+	t, err := fromForwarded(r)
+	if err != nil {
+		h.badRequest(w, r, err)
+		return
+	}
+	h.answerRedirecting(w, r, "forward", t)
+}
+
+// envoy serves Envoy's ext_authz HTTP service under EnvoyPrefix: every
+// method, the original path after the prefix.
+func (h *Handler) envoy(w http.ResponseWriter, r *http.Request) {
+	t, err := fromEnvoy(r, EnvoyPrefix)
+	if err != nil {
+		h.badRequest(w, r, err)
+		return
+	}
+	h.answerRedirecting(w, r, "envoy", t)
+}
+
+func (h *Handler) answerRedirecting(w http.ResponseWriter, r *http.Request, dialect string, t Target) {
+	v := h.decide(r, t)
+	h.log(r, dialect, t, v)
+	noStore(w)
+	switch v.kind {
+	case allow:
+		h.setIdentity(w.Header(), v)
+		w.WriteHeader(http.StatusOK)
+	case signIn, stepUp:
+		w.Header().Set("Location", h.StartURL(t.URL.String()))
+		w.WriteHeader(http.StatusFound)
+	case deny:
+		w.WriteHeader(http.StatusForbidden)
+	default:
+		w.Header().Set("Retry-After", "5")
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+}
+
+// start is GET /auth/start?rd=URL, the browser's way in for a protected
+// URL: sign in first if needed (returning here), step up if the rule asks
+// for a second factor, then go to URL. rd must be on a host the rules name.
+func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
+	rd := r.URL.Query().Get("rd")
+	t, err := parseTarget(http.MethodGet, rd)
+	if err != nil || !h.Rules.Covers(t.Host()) {
+		h.Render.Error(w, r, http.StatusBadRequest, "Unknown destination",
+			"The address you were sent to is not one Portcullis protects.")
+		return
+	}
+	v := h.decide(r, t)
+	h.log(r, "start", t, v)
+	switch v.kind {
+	case allow:
+		http.Redirect(w, r, t.URL.String(), http.StatusSeeOther)
+	case signIn:
+		page := "/login"
+		if v.reason == passwordChange {
+			page = "/password"
+		}
+		http.Redirect(w, r, page+"?return="+url.QueryEscape(StartPath+"?rd="+url.QueryEscape(t.URL.String())), http.StatusSeeOther)
+	case stepUp:
+		http.Redirect(w, r, v.stepUp, http.StatusSeeOther)
+	case deny:
+		h.Render.Error(w, r, http.StatusForbidden, "Access refused", "Your account may not open "+t.Host()+".")
+	default:
+		w.Header().Set("Retry-After", "5")
+		h.Render.Error(w, r, http.StatusServiceUnavailable, "Temporarily unavailable",
+			"Sign-in is temporarily unavailable. Please try again in a moment.")
+	}
+}
+
+func noStore(w http.ResponseWriter) { w.Header().Set("Cache-Control", "no-store") }
