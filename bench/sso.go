@@ -1,17 +1,21 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -46,8 +50,9 @@ var appMetadata = `<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata
 type SSO struct {
 	Handler http.Handler
 	// Key signs the assertions; Signature benchmarks use it too.
-	Key    *keys.Signing
-	cookie *http.Cookie
+	Key *keys.Signing
+	// cookie is the Cookie header with the session cookie.
+	cookie string
 	store  store.Store
 	n      atomic.Int64
 }
@@ -104,41 +109,53 @@ func (s *SSO) register(ctx context.Context) error {
 		s.store.CreateGroup(ctx, &g), s.store.AddMember(ctx, g.ID, u.ID))
 }
 
-func (s *SSO) signIn(ctx context.Context, m *session.Manager) (*http.Cookie, error) {
+func (s *SSO) signIn(ctx context.Context, m *session.Manager) (string, error) {
 	u, err := s.store.UserByEmail(ctx, "ada@example.com")
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	now := time.Now()
 	sess := &session.Session{UserID: u.ID, Email: u.Email, AuthTime: now}
 	sess.AddFactor(session.FactorPassword, now)
 	w := httptest.NewRecorder()
 	if err := m.Login(ctx, w, httptest.NewRequest(http.MethodGet, "/", nil), sess); err != nil {
-		return nil, err
+		return "", err
 	}
-	return w.Result().Cookies()[0], nil
+	c := w.Result().Cookies()[0]
+	return (&http.Cookie{Name: c.Name, Value: c.Value}).String(), nil
 }
 
 // Request returns a new AuthnRequest of the app with the HTTP-POST binding
-// (a fresh ID each time: the IdP refuses a replayed one).
+// (a fresh ID each time: the IdP refuses a replayed one), as
+// httptest.NewRequest makes it (from 192.0.2.1, to example.com) without
+// parsing a request line.
 func (s *SSO) Request() *http.Request {
-	xml := fmt.Sprintf(`<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" `+
-		`xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="id-bench-%d" Version="2.0" IssueInstant="%s" `+
-		`Destination="%s/saml/sso" AssertionConsumerServiceURL="%s" ProtocolBinding="%s">`+
-		`<saml:Issuer>%s</saml:Issuer></samlp:AuthnRequest>`,
-		s.n.Add(1), time.Now().UTC().Format(time.RFC3339), baseURL, appACS, postBind, appID)
-	body := url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString([]byte(xml))}, "RelayState": {"bench"}}.Encode()
-	r := httptest.NewRequest(http.MethodPost, "/saml/sso", strings.NewReader(body))
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	r.AddCookie(s.cookie)
-	return r
+	xml := `<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ` +
+		`xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="id-bench-` + strconv.FormatInt(s.n.Add(1), 10) +
+		`" Version="2.0" IssueInstant="` + time.Now().UTC().Format(time.RFC3339) +
+		`" Destination="` + baseURL + `/saml/sso" AssertionConsumerServiceURL="` + appACS +
+		`" ProtocolBinding="` + postBind + `"><saml:Issuer>` + appID + `</saml:Issuer></samlp:AuthnRequest>`
+	body := "SAMLRequest=" + url.QueryEscape(base64.StdEncoding.EncodeToString([]byte(xml))) + "&RelayState=bench"
+	return &http.Request{
+		Method: http.MethodPost, URL: &url.URL{Path: "/saml/sso"}, RequestURI: "/saml/sso",
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Host: "example.com", RemoteAddr: "192.0.2.1:1234",
+		Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "Cookie": {s.cookie}},
+		Body:   io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)),
+	}
 }
+
+// bodies are the recorders' buffers: a Response page is some 20 KB, which a
+// new buffer reaches by growing through a dozen sizes.
+var bodies = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 32<<10)) }}
 
 // Do answers one AuthnRequest and checks that a signed Response came back.
 func (s *SSO) Do() error {
-	w := httptest.NewRecorder()
+	body := bodies.Get().(*bytes.Buffer)
+	defer bodies.Put(body)
+	body.Reset()
+	w := &httptest.ResponseRecorder{HeaderMap: http.Header{}, Body: body, Code: http.StatusOK}
 	s.Handler.ServeHTTP(w, s.Request())
-	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `name="SAMLResponse"`) {
+	if w.Code != http.StatusOK || !bytes.Contains(body.Bytes(), []byte(`name="SAMLResponse"`)) {
 		return fmt.Errorf("bench: SSO answered %d", w.Code)
 	}
 	return nil

@@ -69,10 +69,18 @@
 //     assertion_lifetime (Conditions and the bearer SubjectConfirmation).
 //   - Signatures are RSA-SHA256 with exclusive c14n, on the assertion, the
 //     Response or both per app, placed after the Issuer. Requests signed with
-//     SHA-1 are refused. Encryption wraps the key with rsa-oaep-mgf1p (SHA-1
-//     digest, what every SP decrypts) and the assertion with AES-256-GCM or
-//     AES-128-CBC; an app set to encrypt without an encryption key in its
-//     metadata gets no Response.
+//     SHA-1 are refused. The IdP writes a Response's XML itself (xmlOut)
+//     from crewjam's Assertion and Response values, in exclusive canonical
+//     form for each digest and as crewjam's elements serialize for the
+//     wire, instead of building etree trees for goxmldsig to copy and
+//     canonicalize: it made every element, so the canonical form follows by
+//     construction. The bytes sent are those the etree code made (the golden
+//     file did not change), except that CR, and TAB and LF in attribute
+//     values, are character references, without which a parser normalizes
+//     them and the signature fails. Encryption wraps the key with
+//     rsa-oaep-mgf1p (SHA-1 digest, what every SP decrypts) and the
+//     assertion with AES-256-GCM or AES-128-CBC; an app set to encrypt
+//     without an encryption key in its metadata gets no Response.
 //   - Responses go to HTTP-POST ACS endpoints from the app's metadata only
 //     (StrictACSBinding), on saml_post.html: /static/autosubmit.js submits it
 //     (the CSP allows no inline script), web.AllowFormAction opens the ACS
@@ -100,8 +108,10 @@
 //     for the apps' LogoutResponses.
 //   - Audit events: saml.sso (app, user, NameID, outcome), saml.sso.refused
 //     (the precise reason), saml.slo (each app's outcome), written before
-//     the answer leaves. The browser sees a generic message and the request
-//     id. A backend that is down gives 503, never an assertion.
+//     the answer leaves (on SQLite, committed together with those of
+//     concurrent requests: store/sqlstore's group commit). The browser sees
+//     a generic message and the request id. A backend that is down gives
+//     503, never an assertion.
 //
 // idp is layer 2: it imports web, session, store, keys and audit, and no
 // other domain package.

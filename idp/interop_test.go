@@ -1,11 +1,13 @@
 package idp_test
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/xml"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -167,6 +169,50 @@ func TestXMLSec1VerifiesResponse(t *testing.T) {
 	other := testenv.PEMCert(selfSigned(t, spKey(t, 0), "other").Raw)
 	if err := testenv.XMLSec1Verify(l.ResponseXML, other, testenv.XMLSecResponseSignature); err == nil {
 		t.Error("xmlsec1 verified the Response with the wrong certificate")
+	}
+}
+
+// Every signing and encryption choice verifies with xmlsec1 (libxml2) and is
+// accepted by gosaml2, with values that take every escaping path.
+func TestXMLSec1VerifiesEverySigningMode(t *testing.T) {
+	testenv.RequireXMLSec1(t)
+	h := newHarness(t)
+	u := h.user("ada@example.com", "staff")
+	u.Name, u.Attributes = `Zoë O'Brien <&> "q"`, map[string]string{"note": "line\r\nbreak\ttab ]]>"}
+	must(t, h.st.UpdateUser(context.Background(), u))
+	attrs := append(slices.Clone(idp.DefaultAttributes), idp.AttributeMapping{Name: "note", Source: "attr:note"})
+	for _, tc := range []struct{ sign, encrypt string }{
+		{idp.SignAssertion, ""}, {idp.SignResponse, ""}, {idp.SignBoth, ""},
+		{idp.SignAssertion, idp.EncryptAES128CBC}, {idp.SignBoth, idp.EncryptAES256GCM},
+	} {
+		name := "sign-" + tc.sign + "-" + tc.encrypt
+		t.Run(name, func(t *testing.T) {
+			sp := h.peer(name, testenv.SPOptions{Encryption: tc.encrypt != ""},
+				idp.AppSettings{Sign: tc.sign, Encrypt: tc.encrypt, Attributes: attrs})
+			c := h.client()
+			l := h.peerLogin(c, sp, c.Get(sp.AuthnRequestURL("")))
+			certPEM := testenv.PEMCert(metadataCert(t, fetch(t, c, h.url+"/saml/metadata")).Raw)
+			if tc.sign != idp.SignAssertion {
+				testenv.VerifyNodeWithXMLSec1(t, l.ResponseXML, certPEM, testenv.XMLSecResponseSignature)
+			}
+			// An encrypted assertion's signature is gosaml2's to check:
+			// testenv's decrypted copy is written again by etree, which
+			// leaves the CR of the note unescaped.
+			if tc.sign != idp.SignResponse && tc.encrypt == "" {
+				testenv.VerifyNodeWithXMLSec1(t, l.ResponseXML, certPEM, testenv.XMLSecAssertionSignature)
+			}
+			if l.ResponseSigned != (tc.sign != idp.SignAssertion) || l.AssertionSigned != (tc.sign != idp.SignResponse) {
+				t.Errorf("gosaml2: Response signed %v, assertion signed %v", l.ResponseSigned, l.AssertionSigned)
+			}
+			if got := l.Attributes["name"]; len(got) != 1 || got[0] != u.Name {
+				t.Errorf("name = %q, want %q", got, u.Name)
+			}
+			// gosaml2 reads values from a copy written again too: CRLF
+			// comes back as LF.
+			if got, want := l.Attributes["note"], strings.ReplaceAll(u.Attributes["note"], "\r\n", "\n"); len(got) != 1 || got[0] != want {
+				t.Errorf("note = %q, want %q", got, want)
+			}
+		})
 	}
 }
 

@@ -2,12 +2,9 @@ package idp
 
 import (
 	"bytes"
-	"encoding/base64"
 	"html"
 	"html/template"
 	"net/http"
-	"strings"
-	"sync"
 
 	"github.com/beevik/etree"
 	"github.com/crewjam/saml"
@@ -40,17 +37,22 @@ func (f Field) Attrs() template.HTMLAttr {
 	return template.HTMLAttr(`name="` + html.EscapeString(f.Name) + `" value="` + html.EscapeString(f.Value) + `"`)
 }
 
-// WriteResponse implements saml.ResponseWriter: it seals the Response (or
-// takes the error Response crewjam made) and posts it with the HTTP-POST
-// binding. RelayState goes back exactly as received (saml-bindings §3.5.3)
-// and is never used as a redirect target.
+// WriteResponse implements saml.ResponseWriter: it posts the sealed
+// Response (sealing it first if need be), or the error Response crewjam
+// made, with the HTTP-POST binding. RelayState goes back exactly as
+// received (saml-bindings §3.5.3) and is never used as a redirect target.
 func (f *ssoFlow) WriteResponse(w http.ResponseWriter, req *saml.IdpAuthnRequest) error {
-	if req.ResponseEl == nil {
-		if err := seal(req, f.app.Settings); err != nil {
+	response := f.sealed
+	switch {
+	case req.ResponseEl != nil: // an error Response
+		response = encodeElement(req.ResponseEl)
+	case response == "":
+		var err error
+		if response, err = seal(req, f.app.Settings); err != nil {
 			return err
 		}
 	}
-	fields := []Field{{"SAMLResponse", encodeElement(req.ResponseEl)}}
+	fields := []Field{{"SAMLResponse", response}}
 	if req.RelayState != "" {
 		fields = append(fields, Field{"RelayState", req.RelayState})
 	}
@@ -68,23 +70,14 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, d PostData) error
 	return nil
 }
 
-// xmlBuffers are reused for serializing Responses: a signed Response is
-// several kilobytes, which a fresh buffer would reach by growing a few times
-// on every sign-in.
-var xmlBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
 // encodeElement is el serialized (as etree.Document.WriteTo would, with the
-// default settings, without its bufio.Writer) and base64-encoded, as the
-// HTTP-POST binding carries it (saml-bindings §3.5.4).
+// default settings) and base64-encoded, as the HTTP-POST binding carries it
+// (saml-bindings §3.5.4).
 func encodeElement(el *etree.Element) string {
-	buf := xmlBuffers.Get().(*bytes.Buffer)
-	defer xmlBuffers.Put(buf)
-	buf.Reset()
+	w := getXMLOut(false)
+	defer putXMLOut(w)
+	buf := bytes.NewBuffer(w.b)
 	el.WriteTo(buf, &etree.WriteSettings{})
-	var out strings.Builder
-	out.Grow(base64.StdEncoding.EncodedLen(buf.Len()))
-	enc := base64.NewEncoder(base64.StdEncoding, &out)
-	_, _ = enc.Write(buf.Bytes()) // a strings.Builder does not fail
-	_ = enc.Close()
-	return out.String()
+	w.b = buf.Bytes()
+	return encode64(w.b)
 }

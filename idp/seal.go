@@ -1,8 +1,8 @@
 package idp
 
 import (
+	"bytes"
 	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
@@ -15,59 +15,112 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 )
 
-// seal builds the signed (and perhaps encrypted) Response for req into
-// req.ResponseEl, per the app's settings. crewjam's MakeResponse always
-// signs both the assertion and the Response and encrypts whenever the app
-// publishes an encryption key; an app chooses what is signed
-// (saml-core §5.2: either or both may be), and whether to encrypt.
-func seal(req *saml.IdpAuthnRequest, st AppSettings) error {
-	signer, err := signingContext(req.IDP)
-	if err != nil {
-		return err
-	}
-	assertionEl := req.Assertion.Element()
-	if st.Sign != SignResponse {
-		if assertionEl, err = signEnveloped(signer, assertionEl); err != nil {
-			return err
-		}
-	}
-	if st.Encrypt != "" && st.Encrypt != EncryptOff {
-		if assertionEl, err = encrypt(req, assertionEl, st.Encrypt); err != nil {
-			return err
-		}
-	}
-	req.AssertionEl = assertionEl
-	respEl := newResponse(req).Element()
-	respEl.AddChild(assertionEl)
-	if st.Sign == SignResponse || st.Sign == SignBoth {
-		if respEl, err = signEnveloped(signer, respEl); err != nil {
-			return err
-		}
-	}
-	req.ResponseEl = respEl
-	return nil
+// seal builds the signed (and perhaps encrypted) Response for req, per the
+// app's settings, base64-encoded as the HTTP-POST binding carries it
+// (saml-bindings §3.5.4). crewjam's MakeResponse always signs both the
+// assertion and the Response and encrypts whenever the app publishes an
+// encryption key; an app chooses what is signed (saml-core §5.2: either or
+// both may be), and whether to encrypt.
+//
+// The XML is written by xmlOut rather than built as etree trees for
+// goxmldsig to copy and canonicalize: the IdP makes every element itself,
+// so it writes the exclusive canonical form a signature covers directly,
+// and sends the bytes crewjam's elements serialize to (seal_test.go holds
+// both to the etree code it replaced).
+func seal(req *saml.IdpAuthnRequest, st AppSettings) (string, error) {
+	return sealResponse(req, newResponse(req), st)
 }
 
-// signEnveloped signs el with an enveloped signature (saml-core §5.4) and
-// puts the Signature where the schema wants it: right after the Issuer
-// (saml-core §2.3.3, §3.2.1). goxmldsig canonicalizes what it signs in
-// place, dropping the xmlns:xs declaration that xsi:type="xs:string" values
-// need, so it signs a copy and el keeps its declarations; a verifier
-// canonicalizes what it receives the same way. Inserting the signature
-// spares a second canonicalization, which rebuilding el from crewjam's
-// types (as crewjam does) would cost.
-func signEnveloped(ctx *dsig.SigningContext, el *etree.Element) (*etree.Element, error) {
-	sig, err := ctx.ConstructSignature(el.Copy(), true)
+// sealResponse is seal with the Response envelope resp.
+func sealResponse(req *saml.IdpAuthnRequest, resp *saml.Response, st AppSettings) (string, error) {
+	s, err := newSigner(req.IDP)
 	if err != nil {
-		return nil, fmt.Errorf("idp: sign: %w", err)
+		return "", err
 	}
-	for i, tok := range el.Child {
-		if c, ok := tok.(*etree.Element); ok && c.Tag == "Issuer" {
-			el.InsertChildAt(i+1, sig)
-			return el, nil
+	a := req.Assertion
+	if err := checkAssertion(a); err != nil {
+		return "", err
+	}
+	var asig *signature
+	if st.Sign != SignResponse {
+		if asig, err = signed(s, a.ID, func(w *xmlOut) { writeAssertion(w, a, nil) }); err != nil {
+			return "", err
 		}
 	}
-	return nil, errors.New("idp: sign: no Issuer to place the signature after")
+	body := func(w *xmlOut) { writeAssertion(w, a, asig) }
+	if st.Encrypt != "" && st.Encrypt != EncryptOff {
+		enc, err := encrypt(req, body, st.Encrypt)
+		if err != nil {
+			return "", err
+		}
+		body = enc.write
+	}
+	var rsig *signature
+	if st.Sign == SignResponse || st.Sign == SignBoth {
+		if rsig, err = signed(s, resp.ID, func(w *xmlOut) { writeResponse(w, resp, nil, body) }); err != nil {
+			return "", err
+		}
+	}
+	w := getXMLOut(false)
+	defer putXMLOut(w)
+	writeResponse(w, resp, rsig, body)
+	return encode64(w.b), nil
+}
+
+// encode64 is base64.StdEncoding.EncodeToString with one allocation, not
+// two: a Response is some ten kilobytes.
+func encode64(b []byte) string {
+	buf := getXMLOut(false)
+	defer putXMLOut(buf)
+	buf.b = base64.StdEncoding.AppendEncode(buf.b, b)
+	return string(buf.b)
+}
+
+// signed signs the element with ID id that write writes (without the
+// signature) in canonical form.
+func signed(s signer, id string, write func(*xmlOut)) (*signature, error) {
+	w := getXMLOut(true)
+	defer putXMLOut(w)
+	write(w)
+	return s.sign(id, w.b)
+}
+
+// writeResponse writes the Response envelope (saml-core §3.2.2) around
+// body, with sig after the Issuer when not nil. As sent, it is what
+// crewjam's Response.Element makes: the saml, samlp and xs prefixes
+// declared on it (xs for the xsi:type="xs:string" attribute values, a
+// declaration exclusive canonicalization drops), attributes in crewjam's
+// order.
+func writeResponse(w *xmlOut, r *saml.Response, sig *signature, body func(*xmlOut)) {
+	w.start("samlp:Response")
+	if w.canon {
+		w.attr("xmlns:samlp", samlpNS)
+		w.opt("Destination", r.Destination)
+		w.attr("ID", r.ID)
+		w.opt("InResponseTo", r.InResponseTo)
+		w.time("IssueInstant", r.IssueInstant)
+		w.attr("Version", r.Version)
+	} else {
+		w.attr("xmlns:saml", samlNS)
+		w.attr("xmlns:samlp", samlpNS)
+		w.attr("xmlns:xs", xsNS)
+		w.attr("ID", r.ID)
+		w.opt("InResponseTo", r.InResponseTo)
+		w.attr("Version", r.Version)
+		w.time("IssueInstant", r.IssueInstant)
+		w.opt("Destination", r.Destination)
+	}
+	writeIssuer(w, r.Issuer, true)
+	if sig != nil {
+		sig.write(w)
+	}
+	w.start("samlp:Status")
+	w.start("samlp:StatusCode")
+	w.attr("Value", r.Status.StatusCode.Value)
+	w.end()
+	w.end()
+	body(w)
+	w.end()
 }
 
 // newResponse is the Response envelope (saml-core §3.2.2) crewjam would make.
@@ -92,21 +145,6 @@ func newID() string {
 	return "id-" + hex.EncodeToString(b)
 }
 
-// signingContext signs with the active key: RSA-SHA256 and exclusive c14n
-// without an inclusive prefix list, as crewjam does.
-func signingContext(idp *saml.IdentityProvider) (*dsig.SigningContext, error) {
-	if idp.Key == nil || idp.Certificate == nil {
-		return nil, errors.New("idp: no signing key")
-	}
-	ctx := dsig.NewDefaultSigningContext(dsig.TLSCertKeyStore(tls.Certificate{
-		Certificate: [][]byte{idp.Certificate.Raw}, PrivateKey: idp.Key, Leaf: idp.Certificate}))
-	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
-	if err := ctx.SetSignatureMethod(dsig.RSASHA256SignatureMethod); err != nil {
-		return nil, err
-	}
-	return ctx, nil
-}
-
 // encrypt wraps the (signed) assertion in an EncryptedAssertion for the
 // app's encryption certificate (saml-core §6.2). The content key is wrapped
 // with rsa-oaep-mgf1p and a SHA-1 digest (XML Encryption 1.0 §5.4.2), which
@@ -114,7 +152,7 @@ func signingContext(idp *saml.IdentityProvider) (*dsig.SigningContext, error) {
 // resistance, and SPs such as gosaml2 do not read the XML Encryption 1.1
 // SHA-256 digest URI. An app configured for encryption that publishes no
 // key gets no Response at all rather than a clear one.
-func encrypt(req *saml.IdpAuthnRequest, el *etree.Element, alg string) (*etree.Element, error) {
+func encrypt(req *saml.IdpAuthnRequest, assertion func(*xmlOut), alg string) (*encrypted, error) {
 	cert, err := encryptionCert(req.SPSSODescriptor)
 	if err != nil {
 		return nil, err
@@ -125,20 +163,39 @@ func encrypt(req *saml.IdpAuthnRequest, el *etree.Element, alg string) (*etree.E
 	if alg == EncryptAES128CBC {
 		enc.BlockCipher = xmlenc.AES128CBC
 	}
-	doc := etree.NewDocument()
-	doc.SetRoot(el.Copy())
-	plain, err := doc.WriteToBytes()
-	if err != nil {
-		return nil, err
-	}
-	data, err := enc.Encrypt(cert, plain, nil)
+	plain := getXMLOut(false)
+	defer putXMLOut(plain)
+	assertion(plain)
+	data, err := enc.Encrypt(cert, plain.b, nil)
 	if err != nil {
 		return nil, fmt.Errorf("idp: encrypt assertion: %w", err)
 	}
 	data.CreateAttr("Type", "http://www.w3.org/2001/04/xmlenc#Element")
-	wrapper := etree.NewElement("saml:EncryptedAssertion")
-	wrapper.AddChild(data)
-	return wrapper, nil
+	var e encrypted
+	if e.canonical, err = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("").Canonicalize(data.Copy()); err != nil {
+		return nil, fmt.Errorf("idp: encrypted assertion: %w", err)
+	}
+	var sent bytes.Buffer
+	data.WriteTo(&sent, &etree.WriteSettings{})
+	e.sent = sent.Bytes()
+	return &e, nil
+}
+
+// encrypted is an EncryptedData element, as sent and in canonical form
+// (its prefixes are all declared inside it, so its canonical form is the
+// same on its own as inside the Response).
+type encrypted struct{ sent, canonical []byte }
+
+// write writes the EncryptedAssertion around the data.
+func (e *encrypted) write(w *xmlOut) {
+	w.start("saml:EncryptedAssertion")
+	if w.canon {
+		w.attr("xmlns:saml", samlNS)
+		w.raw(e.canonical)
+	} else {
+		w.raw(e.sent)
+	}
+	w.end()
 }
 
 // encryptionCert is the first certificate of a KeyDescriptor for encryption

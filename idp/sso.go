@@ -33,6 +33,8 @@ type ssoFlow struct {
 	dir   *directory
 	app   app
 	entry session.SAMLEntry
+	// sealed is the signed Response, base64-encoded, once made.
+	sealed string
 }
 
 func (h *Handler) sso(w http.ResponseWriter, r *http.Request) {
@@ -146,7 +148,8 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, idp *saml.Ident
 		h.failed(w, r, f, fmt.Errorf("record session participant: %w", err))
 		return
 	}
-	if err := seal(req, f.app.Settings); err != nil {
+	var err error
+	if f.sealed, err = seal(req, f.app.Settings); err != nil {
 		h.failed(w, r, f, err)
 		return
 	}

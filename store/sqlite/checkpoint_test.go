@@ -54,3 +54,41 @@ func size(t *testing.T, file string) int64 {
 	}
 	return fi.Size()
 }
+
+// A passive checkpoint copies the WAL but leaves the file its size; the
+// TRUNCATE one the checkpointer runs every truncateEvery ticks empties it,
+// so the WAL cannot grow without bound under continuous writes.
+func TestTruncateCheckpointEmptiesTheWAL(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "w.db")
+	db, err := sql.Open("sqlite", dsn(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.ExecContext(t.Context(), "CREATE TABLE t (x TEXT)"); err != nil {
+		t.Fatal(err)
+	}
+	big := strings.Repeat("y", 4096)
+	for range 500 {
+		if _, err := db.ExecContext(t.Context(), "INSERT INTO t VALUES (?)", big); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := checkpointOnce(db, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := size(t, file+"-wal"); got < 500*4096 {
+		t.Fatalf("WAL is %d bytes after a passive checkpoint; expected it to keep its size", got)
+	}
+	if err := checkpointOnce(db, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := size(t, file+"-wal"); got != 0 {
+		t.Errorf("WAL is %d bytes after a TRUNCATE checkpoint, want 0", got)
+	}
+	var n int
+	if err := db.QueryRowContext(t.Context(), "SELECT count(*) FROM t").Scan(&n); err != nil || n != 500 {
+		t.Errorf("rows after checkpoints = %d, %v", n, err)
+	}
+}

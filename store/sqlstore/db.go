@@ -30,6 +30,12 @@
 //     CreatedAt only when the caller left it zero. UpdatedAt is the store's.
 //   - Methods called on DB outside InTx that write more than one statement
 //     run in their own transaction; inside InTx, in a savepoint.
+//   - Where the flavor has a single writer (SQLite), Record outside a
+//     transaction commits the events of concurrent calls together (group
+//     commit, eventQueue): every commit writes the events table's and its
+//     indexes' pages to the WAL, and a busy server's audit events then
+//     share those writes. Each call still returns once its own event is
+//     committed, with its own error. PostgreSQL groups commits itself.
 //   - A failed call inside InTx undoes only itself and leaves the
 //     transaction usable, so that a caller can handle ErrConflict and go on.
 //     PostgreSQL aborts a transaction on any error, so there (Flavor
@@ -51,6 +57,7 @@ type DB struct {
 	sql    *sql.DB
 	flavor *Flavor
 	writer sync.Mutex // held by each write when flavor.SingleWriter
+	events eventQueue // Record's group commit when flavor.SingleWriter
 	// onClose runs before the *sql.DB closes: a backend's background work.
 	onClose []func()
 }

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/portcullis/portcullis/audit"
@@ -18,7 +17,17 @@ func scanEvent(s scanner) (audit.Event, error) {
 	return e, err
 }
 
-// Record appends e, setting e.ID, and e.Time to now when zero.
+// insertEvent is the statement that records an event and returns its ID.
+const insertEvent = `INSERT INTO events (occurred_at, type, actor, subject, ip, app, outcome, reason, details)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+
+func eventArgs(e *audit.Event) []any {
+	return []any{timeArg(e.Time), e.Type, e.Actor, e.Subject, e.IP, e.App, e.Outcome, e.Reason, mapArg(e.Details)}
+}
+
+// Record appends e, setting e.ID, and e.Time to now when zero. Outside a
+// transaction, where the flavor has a single writer, it is committed with
+// the events of concurrent calls (see eventQueue).
 func (c *conn) Record(ctx context.Context, e *audit.Event) error {
 	n := *e
 	n.Time, n.Details = normTime(n.Time), normMap(n.Details)
@@ -26,16 +35,21 @@ func (c *conn) Record(ctx context.Context, e *audit.Event) error {
 		n.Time = now()
 	}
 	var err error
-	n.ID, err = c.insert(ctx, fmt.Sprintf("record %s event", n.Type),
-		`INSERT INTO events (occurred_at, type, actor, subject, ip, app, outcome, reason, details)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		timeArg(n.Time), n.Type, n.Actor, n.Subject, n.IP, n.App, n.Outcome, n.Reason,
-		mapArg(n.Details))
+	if c.isTx() || !c.flavor.SingleWriter {
+		n.ID, err = c.insertEvent(ctx, &n)
+	} else {
+		err = c.owner.events.record(ctx, c.owner, &n)
+	}
 	if err != nil {
 		return err
 	}
 	*e = n
 	return nil
+}
+
+// insertEvent writes e on its own and returns its ID.
+func (c *conn) insertEvent(ctx context.Context, e *audit.Event) (int64, error) {
+	return c.insert(ctx, "record "+e.Type+" event", insertEvent, eventArgs(e)...)
 }
 
 // ListEvents returns the events matching f, newest (highest ID) first.

@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 
 var eventTests = []test{
 	{"EventRecord", testEventRecord},
+	{"EventRecordConcurrent", testEventRecordConcurrent},
 	{"EventFilters", testEventFilters},
 	{"EventPaging", testEventPaging},
 }
@@ -34,6 +37,39 @@ func testEventRecord(t *testing.T, s store.Store) {
 	equal(t, "events, newest first", got, []audit.Event{bare, e})
 	if got[0].Details == nil || len(got[0].Details) != 0 {
 		t.Fatalf("Details = %#v, want an empty map", got[0].Details)
+	}
+}
+
+// Events recorded at once (which a backend may commit together) each get
+// their own ID, and read back as recorded.
+func testEventRecordConcurrent(t *testing.T, s store.Store) {
+	const writers, each = 16, 10
+	ids := make([][]int64, writers)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				e := audit.Event{Type: "concurrent", Subject: fmt.Sprintf("w%d-%d", w, i)}
+				if err := s.Record(ctx(t), &e); err != nil {
+					t.Error(err)
+					return
+				}
+				ids[w] = append(ids[w], e.ID)
+			}
+		})
+	}
+	wg.Wait()
+	got, err := s.ListEvents(ctx(t), store.EventFilter{Types: []string{"concurrent"}})
+	must(t, err)
+	equal(t, "events", len(got), writers*each)
+	byID := map[int64]string{}
+	for _, e := range got {
+		byID[e.ID] = e.Subject
+	}
+	for w := range writers {
+		for i, id := range ids[w] {
+			equal(t, fmt.Sprintf("subject of event %d", id), byID[id], fmt.Sprintf("w%d-%d", w, i))
+		}
 	}
 }
 
