@@ -221,3 +221,35 @@ func TestMFAChecks(t *testing.T) {
 		t.Errorf("mfa config = %+v, %v", c.MFA, err)
 	}
 }
+
+func TestForwardAuthFromEnv(t *testing.T) {
+	c, err := Load("", []string{
+		`GATEWAY_FORWARD_AUTH_UPSTREAMS=[{host: wiki.example.com, url: "http://10.0.0.20:3000"}]`,
+		`GATEWAY_FORWARD_AUTH_RULES=[{"host": "*.example.com", "policy": "one_factor"}]`,
+		"GATEWAY_FORWARD_AUTH_HEADERS_USER=X-User", "GATEWAY_FORWARD_AUTH_DEFAULT_POLICY=bypass",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fa := c.ForwardAuth
+	if len(fa.Upstreams) != 1 || fa.Upstreams[0].URL != "http://10.0.0.20:3000" || len(fa.Rules) != 1 ||
+		fa.Headers.User != "X-User" || fa.Headers.Groups != "Remote-Groups" || fa.DefaultPolicy != "bypass" {
+		t.Errorf("forward_auth = %+v", fa)
+	}
+	for _, tc := range []struct{ env, want string }{
+		{`GATEWAY_FORWARD_AUTH_RULES=[{host: "a b", policy: deny}]`, "forward_auth.rules"},
+		{`GATEWAY_FORWARD_AUTH_RULES=[{host: "*.x.com", path: "admin", policy: deny}]`, "must start with /"},
+		{`GATEWAY_FORWARD_AUTH_RULES=[{host: x.com, methods: [FETCH], policy: deny}]`, `"FETCH"`},
+		{`GATEWAY_FORWARD_AUTH_RULES=[{host: x.com, policy: one_factor, max_mfa_age: 1h}]`, "needs policy two_factor"},
+		{"GATEWAY_FORWARD_AUTH_DEFAULT_POLICY=allow", "forward_auth.default_policy"},
+		{"GATEWAY_FORWARD_AUTH_HEADERS_EMAIL=Remote-User", "used twice"},
+		{"GATEWAY_FORWARD_AUTH_HEADERS_NAME=Remote Name", "not a header name"},
+		{`GATEWAY_FORWARD_AUTH_UPSTREAMS=[{host: localhost, url: "http://x:1"}]`, "base_url's host"},
+		{`GATEWAY_FORWARD_AUTH_UPSTREAMS=[{host: a.test, url: "x:1"}]`, "absolute http(s) URL"},
+		{`GATEWAY_FORWARD_AUTH_UPSTREAMS=[{host: a.test, url: "http://x"}, {host: A.test, url: "http://y"}]`, "given twice"},
+	} {
+		if _, err := Load("", []string{tc.env}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error saying %s", tc.env, err, tc.want)
+		}
+	}
+}
