@@ -4,8 +4,9 @@
 //
 // Endpoints:
 //   - GET /auth/request, nginx auth_request: 200 with the identity headers,
-//     401 when the browser must sign in or step up (nginx's error_page sends
-//     it to /auth/start), 403 when denied. The original request comes from
+//     401 when the browser must sign in or step up (its Location, the
+//     /auth/start URL, is where nginx's error_page sends the browser), 403
+//     when denied. The original request comes from
 //     X-Original-URL (or X-Original-URI with X-Original-Host/-Proto) and
 //     X-Original-Method.
 //   - GET /auth/forward, Traefik ForwardAuth and Caddy forward_auth: the
@@ -18,6 +19,16 @@
 //   - GET /auth/start?rd=URL, the browser's way in: signs in (returning
 //     here), steps up where the rule asks for two factors, then redirects
 //     to URL.
+//   - The built-in reverse proxy, for deployments without another proxy:
+//     forward_auth.upstreams maps a host to an upstream URL. A request whose
+//     Host (without port, any case) is an upstream's host is judged by the
+//     same rules, then proxied with the identity headers; sign-in and
+//     step-up answer 302 to /auth/start for GET and HEAD and 401 for other
+//     methods (a browser cannot replay them), deny 403, a backend failure
+//     503, an unreachable upstream 502. Client-sent identity headers (the
+//     configured names and any Remote-*, "_" read as "-") and the session
+//     cookie are removed; Host is kept as sent; WebSocket and server-sent
+//     events pass through. proxy.go lists the decisions.
 //
 // Decisions:
 //   - Forwarded headers are believed only from trusted_proxies; from anyone
@@ -41,8 +52,11 @@
 //     a 500. It never answers 200.
 //   - Return targets (after sign-in and step-up) are absolute http(s) URLs
 //     on a host a rule names explicitly ("*.example.com" names its
-//     subdomains); rules with only a path name no host, so they open no
-//     redirect.
+//     subdomains) or on an upstream's host; rules with only a path name no
+//     host, so they open no redirect.
+//   - Methods: the standard ones and extension methods (WebDAV's PROPFIND,
+//     MKCOL…) are judged by the rules; anything that is not a method token
+//     answers 400.
 //   - Answers carry Cache-Control: no-store, so no proxy caches a decision.
 //
 // forwardauth is layer 2: it imports policy, config, web, session and

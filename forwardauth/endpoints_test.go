@@ -154,7 +154,7 @@ func TestBadRequests(t *testing.T) {
 		"relative":          {"X-Original-URL": "/x"},
 		"other scheme":      {"X-Original-URL": "ftp://app.test/"},
 		"credentials":       {"X-Original-URL": "https://a:b@app.test/"},
-		"unknown method":    {"X-Original-URL": "https://app.test/", "X-Original-Method": "BREW"},
+		"not a method":      {"X-Original-URL": "https://app.test/", "X-Original-Method": "GET /"},
 		"control character": {"X-Original-URL": "https://app.test/a\tb"},
 	} {
 		if r := ask(c, node, "/auth/request", h); r.StatusCode != http.StatusBadRequest {

@@ -106,7 +106,8 @@ func TestNginxTarget(t *testing.T) {
 		{"bad scheme", map[string]string{"X-Original-URL": "javascript://app.example.com/"}, "127.0.0.1:1", "", ""},
 		{"credentials", map[string]string{"X-Original-URL": "https://u:p@app.example.com/"}, "127.0.0.1:1", "", ""},
 		{"bad host", map[string]string{"X-Original-URL": "https://app example.com/"}, "127.0.0.1:1", "", ""},
-		{"bad method", map[string]string{"X-Original-URL": "https://app.example.com/", "X-Original-Method": "BREW"}, "127.0.0.1:1", "", ""},
+		{"bad method", map[string]string{"X-Original-URL": "https://app.example.com/", "X-Original-Method": "GET /x"}, "127.0.0.1:1", "", ""},
+		{"extension method", map[string]string{"X-Original-URL": "https://app.example.com/", "X-Original-Method": "propfind"}, "127.0.0.1:1", "https://app.example.com/", "PROPFIND"},
 		{"protocol-relative URI", map[string]string{"X-Original-URI": "//evil.com/x", "X-Original-Host": "app.example.com"}, "127.0.0.1:1", "", ""},
 	} {
 		r := httptest.NewRequest("GET", RequestPath, nil)
@@ -174,4 +175,12 @@ func FuzzTargets(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestCoverAddsExactHosts(t *testing.T) {
+	rs := testRules(t)
+	rs.Cover("Wiki.Internal")
+	if !rs.Covers("wiki.internal") || rs.Covers("x.wiki.internal") {
+		t.Error("Cover does not add exactly the named host")
+	}
 }

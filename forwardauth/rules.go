@@ -35,8 +35,9 @@ type Rule struct {
 // Rules is the ordered rule list and the default for requests no rule
 // matches.
 type Rules struct {
-	list []Rule
-	def  Rule
+	list  []Rule
+	def   Rule
+	cover []string // exact hosts that are return targets without a rule
 }
 
 // Compile checks and compiles the configured rules. Host patterns are a
@@ -109,10 +110,22 @@ func (rs *Rules) Match(method, host, path string) Rule {
 // or any host would.
 func (rs *Rules) Covers(host string) bool {
 	host = strings.ToLower(host)
+	if slices.Contains(rs.cover, host) {
+		return true
+	}
 	for _, r := range rs.list {
 		if r.host != nil && r.host.MatchString(host) {
 			return true
 		}
 	}
 	return false
+}
+
+// Cover makes hosts (exact names: the built-in proxy's upstreams) return
+// targets, as a rule naming them would; the default policy judges them
+// when no rule does.
+func (rs *Rules) Cover(hosts ...string) {
+	for _, h := range hosts {
+		rs.cover = append(rs.cover, strings.ToLower(h))
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/portcullis/portcullis/web"
@@ -99,14 +98,26 @@ func parseTarget(method, raw string) (Target, error) {
 	if u.Path == "" {
 		u.Path = "/"
 	}
-	if !slices.Contains(methods, method) {
+	if !validMethod(method) {
 		return Target{}, errBadTarget
 	}
 	u.Fragment = ""
 	return Target{Method: method, URL: u}, nil
 }
 
-var methods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"}
+// validMethod accepts the standard methods and extension methods such as
+// WebDAV's PROPFIND or MKCOL: 1 to 20 upper-case letters or "-".
+func validMethod(m string) bool {
+	if m == "" || len(m) > 20 {
+		return false
+	}
+	for _, r := range m {
+		if !(r >= 'A' && r <= 'Z' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 func validHost(u *url.URL) bool {
 	h := u.Hostname()

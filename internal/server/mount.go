@@ -15,8 +15,10 @@ import (
 
 // mount builds the mux with every flow and wraps it in the shared
 // middleware. Outermost first: request id, panic recovery, access log,
-// client IP, security headers, body limit, metrics (innermost, because it
-// reads the route pattern the mux sets on the request it is given).
+// client IP, then the built-in reverse proxy's host switch (mountProxy),
+// then for the gateway's own routes security headers, body limit, metrics
+// (innermost, because it reads the route pattern the mux sets on the
+// request it is given).
 func (s *Server) mount(ctx context.Context) error {
 	cfg := s.Config
 	proxies, err := web.ParseTrustedProxies(cfg.TrustedProxies)
@@ -52,14 +54,18 @@ func (s *Server) mount(ctx context.Context) error {
 		return err
 	}
 
-	s.handler = web.Chain(mux,
+	metrics := web.NewMetrics(s.Registry)
+	headers := web.SecurityHeaders(web.HeaderOptions{HSTS: secure})
+	site := web.Chain(mux, headers, web.LimitBody(cfg.MaxBodyBytes), metrics.Middleware)
+	front, err := s.mountProxy(site, headers, metrics.Middleware)
+	if err != nil {
+		return err
+	}
+	s.handler = web.Chain(front,
 		web.AssignRequestID,
 		web.Recover(s.Logger, render),
 		web.AccessLog(s.Logger),
 		web.ResolveClientIP(proxies),
-		web.SecurityHeaders(web.HeaderOptions{HSTS: secure}),
-		web.LimitBody(cfg.MaxBodyBytes),
-		web.NewMetrics(s.Registry).Middleware,
 	)
 	return nil
 }
