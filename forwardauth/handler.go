@@ -156,6 +156,22 @@ func (h *Handler) setIdentity(hd http.Header, v verdict) {
 	hd.Set(h.Headers.Groups, clean(strings.Join(v.groups, ",")))
 }
 
+// answerIdentity writes the identity headers into an answer to a proxy. A
+// bypassed request gets them empty rather than absent, so that proxies which
+// copy them by name overwrite what the client sent: when the answer lacks
+// one, Envoy's allowed_upstream_headers keeps the client's value and Caddy
+// before 2.9 sends its unreplaced placeholder ({http.reverse_proxy.header.…},
+// caddyserver/caddy#6610). nginx sends no header for an empty value.
+func (h *Handler) answerIdentity(hd http.Header, v verdict) {
+	if v.user.ID != 0 {
+		h.setIdentity(hd, v)
+		return
+	}
+	for _, name := range []string{h.Headers.User, h.Headers.Email, h.Headers.Name, h.Headers.Groups} {
+		hd[http.CanonicalHeaderKey(name)] = []string{""}
+	}
+}
+
 func clean(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
@@ -206,7 +222,10 @@ func (h *Handler) badRequest(w http.ResponseWriter, r *http.Request, err error) 
 }
 
 // nginx is GET /auth/request: 200 with identity headers, 401 to sign in or
-// step up (nginx's error_page sends the browser to StartURL), 403, 503.
+// step up, 403, 503. The 401 carries StartURL as Location, which nginx
+// takes with auth_request_set into its error_page: nginx cannot
+// percent-encode the original URL itself, and a raw URL in rd= loses any
+// query with "&", "+" or "%".
 func (h *Handler) nginx(w http.ResponseWriter, r *http.Request) {
 	t, err := fromNginx(r)
 	if err != nil {
@@ -218,9 +237,10 @@ func (h *Handler) nginx(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	switch v.kind {
 	case allow:
-		h.setIdentity(w.Header(), v)
+		h.answerIdentity(w.Header(), v)
 		w.WriteHeader(http.StatusOK)
 	case signIn, stepUp:
+		w.Header().Set("Location", h.StartURL(t.URL.String()))
 		w.WriteHeader(http.StatusUnauthorized)
 	case deny:
 		w.WriteHeader(http.StatusForbidden)
@@ -259,7 +279,7 @@ func (h *Handler) answerRedirecting(w http.ResponseWriter, r *http.Request, dial
 	noStore(w)
 	switch v.kind {
 	case allow:
-		h.setIdentity(w.Header(), v)
+		h.answerIdentity(w.Header(), v)
 		w.WriteHeader(http.StatusOK)
 	case signIn, stepUp:
 		w.Header().Set("Location", h.StartURL(t.URL.String()))
