@@ -8,7 +8,6 @@ import (
 	"errors"
 	"image/png"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,38 +17,24 @@ import (
 	"github.com/alicebob/miniredis/v2"
 
 	"github.com/portcullis/portcullis/mfa"
+	"github.com/portcullis/portcullis/mfa/mfatest"
 	"github.com/portcullis/portcullis/session"
 	"github.com/portcullis/portcullis/session/memory"
 	"github.com/portcullis/portcullis/session/redis"
+	"github.com/portcullis/portcullis/session/sessiontest"
 	"github.com/portcullis/portcullis/store"
-	"github.com/portcullis/portcullis/store/sqlite"
 )
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// newTestFactor is the factor on a real SQLite store (for audit events)
-// and the given session backend, with a clock the test moves.
-func newTestFactor(t *testing.T, replay session.Store, clk *clock) *Factor {
+// newTestFactor is the factor on an mfatest node's core (a real SQLite
+// store, for audit events) and the given session backend, with a clock the
+// test moves. The tests call it directly: it is not mounted.
+func newTestFactor(t *testing.T, replay session.Store, clk *sessiontest.ManualClock) *Factor {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "push.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	core := &mfa.Handler{Store: st, Replay: replay, Now: clk.now,
-		Throttle: &session.Throttle{Store: replay, Scope: "mfa", MaxUser: 10, MaxIP: 50, Window: time.Minute}}
-	return New(core, Options{})
+	env := mfatest.New(t, mfatest.Options{Replay: replay, Clock: clk,
+		MaxFailuresPerUser: 10, MaxFailuresPerIP: 50, FailureWindow: time.Minute})
+	var f *Factor
+	env.Node(func(core *mfa.Handler) { f = New(core, Options{}) })
+	return f
 }
 
 func attempt(userID int64, sess, cont string) *mfa.Attempt {
@@ -57,20 +42,20 @@ func attempt(userID int64, sess, cont string) *mfa.Attempt {
 		Token: cont, Cont: mfa.Continuation{App: "Wiki"}}
 }
 
-func backends(t *testing.T, clk *clock) map[string]session.Store {
+func backends(t *testing.T, clk *sessiontest.ManualClock) map[string]session.Store {
 	mr := miniredis.RunT(t)
 	rs, err := redis.New(context.Background(), "redis://"+mr.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rs.Close() })
-	return map[string]session.Store{"memory": memory.New(memory.WithNow(clk.now)), "miniredis": rs}
+	return map[string]session.Store{"memory": memory.New(memory.WithNow(clk.Now)), "miniredis": rs}
 }
 
 // TestPendingLimitUnderRace opens pushes for one user from many goroutines
 // at once: exactly MaxPending succeed and the index holds exactly those.
 func TestPendingLimitUnderRace(t *testing.T) {
-	clk := &clock{t: time.Now()}
+	clk := sessiontest.NewManualClock(time.Now())
 	for name, replay := range backends(t, clk) {
 		t.Run(name, func(t *testing.T) {
 			f := newTestFactor(t, replay, clk)
@@ -112,8 +97,8 @@ func TestPendingLimitUnderRace(t *testing.T) {
 // counting toward the limit, answers report it expired, and the expiry is
 // audited once however many requests see it.
 func TestExpiryWithClock(t *testing.T) {
-	clk := &clock{t: time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)}
-	replay := memory.New(memory.WithNow(clk.now))
+	clk := sessiontest.NewManualClock(time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC))
+	replay := memory.New(memory.WithNow(clk.Now))
 	f := newTestFactor(t, replay, clk)
 	r := httptest.NewRequest("GET", "/mfa/push", nil)
 	var first *challenge
@@ -129,11 +114,11 @@ func TestExpiryWithClock(t *testing.T) {
 	if _, _, err := f.open(r, attempt(9, "s", "cont-x"), "192.0.2.1"); !errors.Is(err, errBusy) {
 		t.Fatalf("open over the limit: %v", err)
 	}
-	clk.add(DefaultChallengeTTL - time.Second)
+	clk.Advance(DefaultChallengeTTL - time.Second)
 	if live, _ := f.pending(r, 9); len(live) != DefaultMaxPending {
 		t.Fatalf("%d live a second before expiry", len(live))
 	}
-	clk.add(time.Second)
+	clk.Advance(time.Second)
 	for range 3 {
 		if live, err := f.pending(r, 9); err != nil || len(live) != 0 {
 			t.Fatalf("live after expiry: %d, %v", len(live), err)
@@ -158,7 +143,7 @@ func TestExpiryWithClock(t *testing.T) {
 
 // TestAnswerRace sends one approval from many goroutines: one wins.
 func TestAnswerRace(t *testing.T) {
-	clk := &clock{t: time.Now()}
+	clk := sessiontest.NewManualClock(time.Now())
 	for name, replay := range backends(t, clk) {
 		t.Run(name, func(t *testing.T) {
 			f := newTestFactor(t, replay, clk)

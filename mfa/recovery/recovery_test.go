@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/mfa"
+	"github.com/portcullis/portcullis/mfa/mfatest"
 	"github.com/portcullis/portcullis/policy"
 	"github.com/portcullis/portcullis/session"
 	"github.com/portcullis/portcullis/store"
@@ -41,12 +42,12 @@ func result(w interface{ Result() *http.Response }) *httpResult {
 // generate posts the set-up form on n (with the continuation token, if any)
 // and returns the page and the codes it shows.
 func (b *user) generate(n *node, token string) (*httpResult, []string) {
-	b.h.t.Helper()
+	b.h.T.Helper()
 	form := url.Values{}
 	if token != "" {
 		form.Set("c", token)
 	}
-	r := result(b.do(n, "POST", mfa.EnrolPath(policy.Recovery), form))
+	r := result(b.Do(n, "POST", mfa.EnrolPath(policy.Recovery), form))
 	var codes []string
 	for _, m := range shownCode.FindAllStringSubmatch(r.body, -1) {
 		codes = append(codes, m[1])
@@ -56,29 +57,29 @@ func (b *user) generate(n *node, token string) (*httpResult, []string) {
 
 // verify posts code to the verify page of n for a new step-up.
 func (b *user) verify(n *node, code string) *httpResult {
-	return result(b.do(n, "POST", mfa.VerifyPath(policy.Recovery), url.Values{"c": {b.stepUp()}, "code": {code}}))
+	return result(b.Do(n, "POST", mfa.VerifyPath(policy.Recovery), url.Values{"c": {b.stepUp()}, "code": {code}}))
 }
 
 // set returns the user's stored recovery enrolment and its codes.
 func (b *user) set() (store.Enrolment, set) {
-	b.h.t.Helper()
-	for _, e := range b.enrolments() {
+	b.h.T.Helper()
+	for _, e := range b.Enrolments() {
 		if e.Factor == policy.Recovery {
 			s, err := decodeSet(e.Data)
 			if err != nil {
-				b.h.t.Fatal(err)
+				b.h.T.Fatal(err)
 			}
 			return e, s
 		}
 	}
-	b.h.t.Fatal("no recovery enrolment")
+	b.h.T.Fatal("no recovery enrolment")
 	return store.Enrolment{}, set{}
 }
 
 func TestGenerateShowsCodesOnceAndStoresHashes(t *testing.T) {
 	h := newHarness(t)
 	b := h.signIn("ada@example.com", true)
-	page := result(b.do(h.nodes[0], "GET", mfa.EnrolPath(policy.Recovery), nil))
+	page := result(b.Do(h.nodes[0], "GET", mfa.EnrolPath(policy.Recovery), nil))
 	if page.code != http.StatusOK || !strings.Contains(page.body, `action="/mfa/recovery/enrol"`) {
 		t.Fatalf("set-up page = %d:\n%s", page.code, page.body)
 	}
@@ -105,16 +106,16 @@ func TestGenerateShowsCodesOnceAndStoresHashes(t *testing.T) {
 		if bytes.Contains(e.Data, []byte(n)) || bytes.Contains(e.Data, []byte(c)) {
 			t.Fatalf("stored Data holds code %s", c)
 		}
-		if s.find(b.h.nodes[0].factor.hash(b.u.ID, n)) < 0 {
+		if s.find(b.h.nodes[0].factor.hash(b.User.ID, n)) < 0 {
 			t.Errorf("code %s has no hash in the set", c)
 		}
 	}
 	// Never shown again: the set-up page gives only the count.
-	again := result(b.do(h.nodes[0], "GET", mfa.EnrolPath(policy.Recovery), nil))
+	again := result(b.Do(h.nodes[0], "GET", mfa.EnrolPath(policy.Recovery), nil))
 	if shownCode.MatchString(again.body) || !strings.Contains(again.body, "<strong>10</strong> of 10 codes left") {
 		t.Errorf("set-up page after generating:\n%s", again.body)
 	}
-	if ev := b.events(mfa.EventEnrolled); len(ev) != 1 || ev[0].Details["factor"] != policy.Recovery {
+	if ev := b.Events(mfa.EventEnrolled); len(ev) != 1 || ev[0].Details["factor"] != policy.Recovery {
 		t.Errorf("enrolment events %+v", ev)
 	}
 }
@@ -138,7 +139,7 @@ func TestGenerateInStepUpContinuesThere(t *testing.T) {
 func TestGenerateNeedsRecentMFAAndAnotherFactor(t *testing.T) {
 	h := newHarness(t)
 	stale := h.signIn("ada@example.com", false)
-	w := stale.do(h.nodes[0], "GET", mfa.EnrolPath(policy.Recovery), nil)
+	w := stale.Do(h.nodes[0], "GET", mfa.EnrolPath(policy.Recovery), nil)
 	if loc := w.Header().Get("Location"); w.Code != http.StatusSeeOther || !strings.HasPrefix(loc, mfa.ChoosePath+"?c=") {
 		t.Errorf("set-up page without a recent second factor = %d to %q, want the step-up", w.Code, loc)
 	}
@@ -147,8 +148,8 @@ func TestGenerateNeedsRecentMFAAndAnotherFactor(t *testing.T) {
 	}
 
 	alone := h.signIn("bob@example.com", false)
-	for _, e := range alone.enrolments() {
-		if err := h.store.DeleteEnrolment(context.Background(), e.ID); err != nil {
+	for _, e := range alone.Enrolments() {
+		if err := h.Store.DeleteEnrolment(context.Background(), e.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -157,9 +158,9 @@ func TestGenerateNeedsRecentMFAAndAnotherFactor(t *testing.T) {
 		t.Errorf("generate with no other factor = %d with %d codes:\n%s", r.code, len(codes), r.body)
 	}
 	for _, u := range []*user{stale, alone} {
-		for _, e := range u.enrolments() {
+		for _, e := range u.Enrolments() {
 			if e.Factor == policy.Recovery {
-				t.Errorf("%s got codes", u.u.Email)
+				t.Errorf("%s got codes", u.User.Email)
 			}
 		}
 	}
@@ -174,7 +175,7 @@ func TestNewSetReplacesTheOld(t *testing.T) {
 		t.Error("replacing the set does not say the old codes stopped working")
 	}
 	n := 0
-	for _, e := range b.enrolments() {
+	for _, e := range b.Enrolments() {
 		if e.Factor == policy.Recovery {
 			n++
 		}
@@ -188,7 +189,7 @@ func TestNewSetReplacesTheOld(t *testing.T) {
 	if r := b.verify(h.nodes[0], fresh[0]); r.code != http.StatusSeeOther || r.location != "/done" {
 		t.Errorf("a code of the new set = %d %q", r.code, r.location)
 	}
-	ev := b.events(mfa.EventRemoved)
+	ev := b.Events(mfa.EventRemoved)
 	if len(ev) != 1 || ev[0].Reason != "replaced by a new set" {
 		t.Errorf("removal events %+v", ev)
 	}
@@ -208,23 +209,23 @@ func TestCodeWorksOnceInAnySpelling(t *testing.T) {
 		if r.code != http.StatusSeeOther || r.location != "/done" {
 			t.Fatalf("code %q = %d %q:\n%s", s, r.code, r.location, r.body)
 		}
-		ev := b.events(mfa.EventSucceeded)
+		ev := b.Events(mfa.EventSucceeded)
 		if want := []string{"9", "8", "7"}[i]; ev[0].Details["remaining"] != want || ev[0].Details["factor"] != policy.Recovery {
 			t.Errorf("success details %v, want remaining %s", ev[0].Details, want)
 		}
 	}
-	if !hasFactor(b.session(), policy.Recovery) {
+	if !mfatest.HasFactor(b.Session(), policy.Recovery) {
 		t.Error("the session does not record the recovery factor")
 	}
 	r := b.verify(h.nodes[0], codes[0])
 	if r.code != http.StatusUnauthorized || !strings.Contains(r.body, "already used") {
 		t.Fatalf("used code again = %d:\n%s", r.code, r.body)
 	}
-	if ev := b.events(mfa.EventFailed); len(ev) != 1 || ev[0].Reason != "code already used" {
+	if ev := b.Events(mfa.EventFailed); len(ev) != 1 || ev[0].Reason != "code already used" {
 		t.Errorf("failure events %+v", ev)
 	}
 	e, s := b.set()
-	if s.unused() != Count-3 || !e.LastUsedAt.Equal(h.clock()) {
+	if s.unused() != Count-3 || !e.LastUsedAt.Equal(h.Now()) {
 		t.Errorf("%d unused, last used %v", s.unused(), e.LastUsedAt)
 	}
 }
@@ -238,14 +239,14 @@ func TestWrongAndMalformedCodes(t *testing.T) {
 			t.Errorf("%q = %d", in, r.code)
 		}
 	}
-	if n := len(b.events(mfa.EventFailed)); n != 0 {
+	if n := len(b.Events(mfa.EventFailed)); n != 0 {
 		t.Errorf("malformed input counted as %d failures", n)
 	}
 	r := b.verify(h.nodes[0], "abcde-23456")
 	if r.code != http.StatusUnauthorized || !strings.Contains(r.body, "not one of your recovery codes") {
 		t.Errorf("wrong code = %d:\n%s", r.code, r.body)
 	}
-	if ev := b.events(mfa.EventFailed); len(ev) != 1 || ev[0].Reason != "wrong code" {
+	if ev := b.Events(mfa.EventFailed); len(ev) != 1 || ev[0].Reason != "wrong code" {
 		t.Errorf("failure events %+v", ev)
 	}
 	if _, s := b.set(); s.unused() != Count {
@@ -271,11 +272,11 @@ func TestUsableWhileCodesRemain(t *testing.T) {
 	if f.Usable(e) {
 		t.Error("usable with every code used")
 	}
-	_, names, err := h.nodes[0].core.Enrolled(context.Background(), b.u.ID)
+	_, names, err := h.nodes[0].Core.Enrolled(context.Background(), b.User.ID)
 	if err != nil || len(names) != 1 || names[0] != policy.TOTP {
 		t.Errorf("Enrolled = %v, %v; want only the app", names, err)
 	}
-	w := b.do(h.nodes[0], "GET", mfa.VerifyPath(policy.Recovery)+"?c="+url.QueryEscape(b.stepUp()), nil)
+	w := b.Do(h.nodes[0], "GET", mfa.VerifyPath(policy.Recovery)+"?c="+url.QueryEscape(b.stepUp()), nil)
 	if w.Code != http.StatusSeeOther || !strings.HasPrefix(w.Header().Get("Location"), mfa.ChoosePath) {
 		t.Errorf("verify page with no code left = %d %q", w.Code, w.Header().Get("Location"))
 	}
@@ -296,7 +297,7 @@ func TestConcurrentUseOfOneCode(t *testing.T) {
 	errs := make([]error, 16)
 	for i := range errs {
 		n := []*node{one, two}[i%2]
-		wg.Go(func() { _, errs[i] = n.factor.use(context.Background(), b.u.ID, code) })
+		wg.Go(func() { _, errs[i] = n.factor.use(context.Background(), b.User.ID, code) })
 	}
 	wg.Wait()
 	won := 0
@@ -330,12 +331,12 @@ func TestConcurrentUsesKeepEveryMark(t *testing.T) {
 	b := h.signIn("ada@example.com", true)
 	_, codes := b.generate(h.nodes[0], "")
 	one := h.nodes[0]
-	one.core.Store = noTx{h.store}
+	one.Core.Store = noTx{h.Store}
 	var wg sync.WaitGroup
 	errs := make([]error, len(codes))
 	for i, c := range codes {
 		code, _ := normalise(c)
-		wg.Go(func() { _, errs[i] = one.factor.use(context.Background(), b.u.ID, code) })
+		wg.Go(func() { _, errs[i] = one.factor.use(context.Background(), b.User.ID, code) })
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -360,11 +361,11 @@ func TestBackendDownLetsNobodyIn(t *testing.T) {
 	h := newHarness(t)
 	b := h.signIn("ada@example.com", true)
 	_, codes := b.generate(h.nodes[0], "")
-	h.nodes[0].core.Replay = failingCounters{h.replay}
+	h.nodes[0].Core.Replay = failingCounters{h.Replay}
 	if r := b.verify(h.nodes[0], codes[0]); r.code != http.StatusServiceUnavailable {
 		t.Fatalf("session backend down = %d, want 503", r.code)
 	}
-	if _, s := b.set(); s.unused() != Count || hasFactor(b.session(), policy.Recovery) {
+	if _, s := b.set(); s.unused() != Count || mfatest.HasFactor(b.Session(), policy.Recovery) {
 		t.Error("a code was spent or accepted while the backend was down")
 	}
 }
@@ -416,13 +417,4 @@ func TestNewCodesUseTheWholeAlphabet(t *testing.T) {
 			t.Errorf("symbol %q outside the alphabet", r)
 		}
 	}
-}
-
-func hasFactor(s *session.Session, name string) bool {
-	for _, f := range s.Factors {
-		if f.Name == name {
-			return true
-		}
-	}
-	return false
 }

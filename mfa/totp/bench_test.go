@@ -36,11 +36,11 @@ func benchVerify(b *testing.B, replay session.Store) {
 	u := h.signIn("ada@example.com")
 	k := u.enrol(h.nodes[0], "Phone")
 	f := h.nodes[0].factor
-	es := u.enrolments()
+	es := u.Enrolments()
 	// The step after the enrolment's, whose code matches second in the
 	// window (current step first): a realistic, not the cheapest, case.
-	h.advance(30 * time.Second)
-	code := rfcCode(k.secret, h.clock().Add(-30*time.Second), 6)
+	h.Advance(30 * time.Second)
+	code := rfcCode(k.secret, h.Now().Add(-30*time.Second), 6)
 	ctx := context.Background()
 	var user int64 = 1 << 40
 	b.ReportAllocs()

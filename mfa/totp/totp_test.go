@@ -16,6 +16,7 @@ import (
 
 	"github.com/portcullis/portcullis/keys"
 	"github.com/portcullis/portcullis/mfa"
+	"github.com/portcullis/portcullis/mfa/mfatest"
 	"github.com/portcullis/portcullis/policy"
 	"github.com/portcullis/portcullis/session"
 	"github.com/portcullis/portcullis/store"
@@ -37,12 +38,12 @@ type shown struct {
 
 // enrolPage fetches the enrolment page on n and reads the key it shows.
 func (b *user) enrolPage(n *node) shown {
-	b.h.t.Helper()
-	w := b.do(n, "GET", mfa.EnrolPath(policy.TOTP), nil)
+	b.h.T.Helper()
+	w := b.Do(n, "GET", mfa.EnrolPath(policy.TOTP), nil)
 	if w.Code != http.StatusOK {
-		b.h.t.Fatalf("GET enrol = %d:\n%s", w.Code, w.Body)
+		b.h.T.Fatalf("GET enrol = %d:\n%s", w.Code, w.Body)
 	}
-	return readKey(b.h.t, w.Body.String())
+	return readKey(b.h.T, w.Body.String())
 }
 
 func readKey(t testing.TB, body string) shown {
@@ -61,22 +62,22 @@ func readKey(t testing.TB, body string) shown {
 
 // confirm posts the enrolment form with code.
 func (b *user) confirm(n *node, k shown, name, code string) *httpResult {
-	return result(b.do(n, "POST", mfa.EnrolPath(policy.TOTP), url.Values{"enrolment": {k.id}, "name": {name}, "code": {code}}))
+	return result(b.Do(n, "POST", mfa.EnrolPath(policy.TOTP), url.Values{"enrolment": {k.id}, "name": {name}, "code": {code}}))
 }
 
 // enrol runs the enrolment pages with the right code and returns the key.
 func (b *user) enrol(n *node, name string) shown {
-	b.h.t.Helper()
+	b.h.T.Helper()
 	k := b.enrolPage(n)
-	if r := b.confirm(n, k, name, rfcCode(k.secret, b.h.clock(), 6)); r.code != http.StatusSeeOther {
-		b.h.t.Fatalf("confirm = %d:\n%s", r.code, r.body)
+	if r := b.confirm(n, k, name, rfcCode(k.secret, b.h.Now(), 6)); r.code != http.StatusSeeOther {
+		b.h.T.Fatalf("confirm = %d:\n%s", r.code, r.body)
 	}
 	return k
 }
 
 // verify posts code to the verify page of n for a new step-up.
 func (b *user) verify(n *node, code string) *httpResult {
-	return result(b.do(n, "POST", mfa.VerifyPath(policy.TOTP), url.Values{"c": {b.stepUp()}, "code": {code}}))
+	return result(b.Do(n, "POST", mfa.VerifyPath(policy.TOTP), url.Values{"c": {b.stepUp()}, "code": {code}}))
 }
 
 type httpResult struct {
@@ -94,19 +95,10 @@ func result(w interface {
 	return &httpResult{code: resp.StatusCode, body: buf.String(), location: resp.Header.Get("Location")}
 }
 
-func hasFactor(s *session.Session, name string) bool {
-	for _, f := range s.Factors {
-		if f.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
 func TestEnrolShowsKeyAndConfirmsWithCode(t *testing.T) {
 	h := newHarness(t)
 	b := h.signIn("ada@example.com")
-	w := b.do(h.nodes[0], "GET", mfa.EnrolPath(policy.TOTP), nil)
+	w := b.Do(h.nodes[0], "GET", mfa.EnrolPath(policy.TOTP), nil)
 	body := w.Body.String()
 	k := readKey(t, body)
 	if len(k.secret) != 20 {
@@ -133,22 +125,22 @@ func TestEnrolShowsKeyAndConfirmsWithCode(t *testing.T) {
 		q.Get("issuer") != "Test Gateway" || q.Get("digits") != "6" || q.Get("period") != "30" || q.Get("algorithm") != "SHA1" {
 		t.Errorf("otpauth URI %s", u)
 	}
-	if es := b.enrolments(); len(es) != 1 || es[0].Confirmed {
+	if es := b.Enrolments(); len(es) != 1 || es[0].Confirmed {
 		t.Fatalf("after GET: %+v, want one unconfirmed enrolment", es)
 	}
 
-	r := b.confirm(h.nodes[0], k, "  Work phone ", rfcCode(k.secret, h.clock(), 6))
+	r := b.confirm(h.nodes[0], k, "  Work phone ", rfcCode(k.secret, h.Now(), 6))
 	if r.code != http.StatusSeeOther || r.location != mfa.DevicesPath {
 		t.Fatalf("confirm = %d to %q, want 303 to the devices page:\n%s", r.code, r.location, r.body)
 	}
-	es := b.enrolments()
+	es := b.Enrolments()
 	if len(es) != 1 || !es[0].Confirmed || es[0].Name != "Work phone" || es[0].Factor != policy.TOTP {
 		t.Fatalf("after confirming: %+v", es)
 	}
-	if !hasFactor(b.session(), policy.TOTP) {
+	if !mfatest.HasFactor(b.Session(), policy.TOTP) {
 		t.Error("confirming with a code did not count as presenting the factor")
 	}
-	if len(b.events(mfa.EventEnrolled)) != 1 {
+	if len(b.Events(mfa.EventEnrolled)) != 1 {
 		t.Error("no enrolment audit event")
 	}
 }
@@ -157,15 +149,15 @@ func TestEnrolDefaultNameAndBadName(t *testing.T) {
 	h := newHarness(t)
 	b := h.signIn("ada@example.com")
 	k := b.enrolPage(h.nodes[0])
-	r := b.confirm(h.nodes[0], k, "bad\x01name", rfcCode(k.secret, h.clock(), 6))
+	r := b.confirm(h.nodes[0], k, "bad\x01name", rfcCode(k.secret, h.Now(), 6))
 	if r.code != http.StatusBadRequest || !strings.Contains(r.body, "Name not accepted") {
 		t.Fatalf("bad name = %d:\n%s", r.code, r.body)
 	}
-	if es := b.enrolments(); es[0].Confirmed {
+	if es := b.Enrolments(); es[0].Confirmed {
 		t.Fatal("a refused name confirmed the enrolment")
 	}
-	b.confirm(h.nodes[0], k, "", rfcCode(k.secret, h.clock(), 6))
-	if es := b.enrolments(); !es[0].Confirmed || es[0].Name != DefaultName {
+	b.confirm(h.nodes[0], k, "", rfcCode(k.secret, h.Now(), 6))
+	if es := b.Enrolments(); !es[0].Confirmed || es[0].Name != DefaultName {
 		t.Fatalf("empty name: %+v, want confirmed as %q", es[0], DefaultName)
 	}
 }
@@ -179,26 +171,26 @@ func TestEnrolRevisitDoesNotPileUp(t *testing.T) {
 		t.Errorf("a second visit showed another key (%s, want %s)", again.id, first.id)
 	}
 	// A stale pending key from long ago, as a crash or another tab leaves.
-	stale := store.Enrolment{UserID: b.u.ID, Factor: policy.TOTP, Name: DefaultName, Data: []byte("x"),
-		CreatedAt: h.clock().Add(-2 * time.Hour)}
-	if err := h.store.CreateEnrolment(context.Background(), &stale); err != nil {
+	stale := store.Enrolment{UserID: b.User.ID, Factor: policy.TOTP, Name: DefaultName, Data: []byte("x"),
+		CreatedAt: h.Now().Add(-2 * time.Hour)}
+	if err := h.Store.CreateEnrolment(context.Background(), &stale); err != nil {
 		t.Fatal(err)
 	}
-	h.advance(pendingTTL + time.Minute)
+	h.Advance(pendingTTL + time.Minute)
 	later := b.enrolPage(h.nodes[0])
 	if later.id == first.id {
 		t.Error("a pending key older than pendingTTL was shown again")
 	}
-	es := b.enrolments()
+	es := b.Enrolments()
 	if len(es) != 1 || strconv.FormatInt(es[0].ID, 10) != later.id {
 		t.Fatalf("enrolments after revisits: %+v, want only the newest pending one", es)
 	}
 	// Confirming the expired key is refused and shows the current one.
-	r := b.confirm(h.nodes[0], first, "", rfcCode(first.secret, h.clock(), 6))
+	r := b.confirm(h.nodes[0], first, "", rfcCode(first.secret, h.Now(), 6))
 	if r.code != http.StatusBadRequest || !strings.Contains(r.body, "This set-up expired") || readKey(t, r.body).id != later.id {
 		t.Fatalf("confirming an expired key = %d:\n%s", r.code, r.body)
 	}
-	if es := b.enrolments(); len(es) != 1 || es[0].Confirmed {
+	if es := b.Enrolments(); len(es) != 1 || es[0].Confirmed {
 		t.Fatalf("after confirming an expired key: %+v", es)
 	}
 }
@@ -207,7 +199,7 @@ func TestEnrolWrongCodeChangesNothing(t *testing.T) {
 	h := newHarness(t)
 	b := h.signIn("ada@example.com")
 	k := b.enrolPage(h.nodes[0])
-	wrong := rfcCode(k.secret, h.clock().Add(-5*time.Minute), 6)
+	wrong := rfcCode(k.secret, h.Now().Add(-5*time.Minute), 6)
 	r := b.confirm(h.nodes[0], k, "Phone", wrong)
 	if r.code != http.StatusUnauthorized || !strings.Contains(r.body, "That code is not right") {
 		t.Fatalf("wrong code = %d:\n%s", r.code, r.body)
@@ -215,13 +207,13 @@ func TestEnrolWrongCodeChangesNothing(t *testing.T) {
 	if again := readKey(t, r.body); again.id != k.id || again.b32 != k.b32 {
 		t.Error("a wrong code replaced the key being set up")
 	}
-	if es := b.enrolments(); len(es) != 1 || es[0].Confirmed {
+	if es := b.Enrolments(); len(es) != 1 || es[0].Confirmed {
 		t.Fatalf("after a wrong code: %+v", es)
 	}
-	if hasFactor(b.session(), policy.TOTP) {
+	if mfatest.HasFactor(b.Session(), policy.TOTP) {
 		t.Error("a wrong code counted as presenting the factor")
 	}
-	ev := b.events(mfa.EventFailed)
+	ev := b.Events(mfa.EventFailed)
 	if len(ev) != 1 || ev[0].Reason != "wrong confirmation code" {
 		t.Errorf("failure events %+v", ev)
 	}
@@ -233,7 +225,7 @@ func TestVerifyWindow(t *testing.T) {
 	h := newHarness(t)
 	b := h.signIn("ada@example.com")
 	k := b.enrol(h.nodes[0], "Phone")
-	h.advance(10 * time.Minute) // clear of the step the enrolment used
+	h.Advance(10 * time.Minute) // clear of the step the enrolment used
 	for _, tc := range []struct {
 		offset time.Duration
 		ok     bool
@@ -241,12 +233,12 @@ func TestVerifyWindow(t *testing.T) {
 		{-60 * time.Second, false}, {+60 * time.Second, false},
 		{-30 * time.Second, true}, {0, true}, {+30 * time.Second, true},
 	} {
-		r := b.verify(h.nodes[0], rfcCode(k.secret, h.clock().Add(tc.offset), 6))
+		r := b.verify(h.nodes[0], rfcCode(k.secret, h.Now().Add(tc.offset), 6))
 		if got := r.code == http.StatusSeeOther && r.location == "/done"; got != tc.ok {
 			t.Errorf("code of now%+v: %d to %q, want accepted %v", tc.offset, r.code, r.location, tc.ok)
 		}
 	}
-	if n := len(b.events(mfa.EventSucceeded)); n != 1+3 { // the enrolment's, then three
+	if n := len(b.Events(mfa.EventSucceeded)); n != 1+3 { // the enrolment's, then three
 		t.Errorf("%d success events, want 4", n)
 	}
 }
@@ -258,8 +250,8 @@ func TestReplayRefusedAcrossNodes(t *testing.T) {
 	one, two := h.nodes[0], h.addNode()
 	b := h.signIn("ada@example.com")
 	k := b.enrol(one, "Phone")
-	h.advance(30 * time.Second)
-	code := rfcCode(k.secret, h.clock(), 6)
+	h.Advance(30 * time.Second)
+	code := rfcCode(k.secret, h.Now(), 6)
 	if r := b.verify(one, code); r.code != http.StatusSeeOther || r.location != "/done" {
 		t.Fatalf("first use on node 1 = %d %q:\n%s", r.code, r.location, r.body)
 	}
@@ -267,17 +259,17 @@ func TestReplayRefusedAcrossNodes(t *testing.T) {
 	if r.code != http.StatusUnauthorized || !strings.Contains(r.body, "already used") {
 		t.Fatalf("replay on node 2 = %d:\n%s", r.code, r.body)
 	}
-	ev := b.events(mfa.EventFailed)
+	ev := b.Events(mfa.EventFailed)
 	if len(ev) != 1 || ev[0].Reason != "code already used" || ev[0].Details["factor"] != policy.TOTP {
 		t.Errorf("failure events %+v, want one \"code already used\"", ev)
 	}
 	// The same code one step later (it is still within the window) is
 	// refused too; the next code is fine.
-	h.advance(30 * time.Second)
+	h.Advance(30 * time.Second)
 	if r := b.verify(two, code); r.code != http.StatusUnauthorized {
 		t.Errorf("replay a step later = %d", r.code)
 	}
-	if r := b.verify(two, rfcCode(k.secret, h.clock(), 6)); r.code != http.StatusSeeOther {
+	if r := b.verify(two, rfcCode(k.secret, h.Now(), 6)); r.code != http.StatusSeeOther {
 		t.Errorf("next code on node 2 = %d:\n%s", r.code, r.body)
 	}
 }
@@ -286,27 +278,27 @@ func TestVerifyAnyOfTheUsersApps(t *testing.T) {
 	h := newHarness(t)
 	b := h.signIn("ada@example.com")
 	phone := b.enrol(h.nodes[0], "Phone")
-	h.advance(time.Minute)
+	h.Advance(time.Minute)
 	tablet := b.enrol(h.nodes[0], "Tablet")
 	if bytes.Equal(phone.secret, tablet.secret) {
 		t.Fatal("two enrolments share a secret")
 	}
-	h.advance(time.Minute)
-	before := b.enrolments()
-	if r := b.verify(h.nodes[0], rfcCode(phone.secret, h.clock(), 6)); r.code != http.StatusSeeOther {
+	h.Advance(time.Minute)
+	before := b.Enrolments()
+	if r := b.verify(h.nodes[0], rfcCode(phone.secret, h.Now(), 6)); r.code != http.StatusSeeOther {
 		t.Fatalf("phone's code = %d", r.code)
 	}
-	after := b.enrolments()
-	if !after[0].LastUsedAt.Equal(h.clock()) || !after[1].LastUsedAt.Equal(before[1].LastUsedAt) {
+	after := b.Enrolments()
+	if !after[0].LastUsedAt.Equal(h.Now()) || !after[1].LastUsedAt.Equal(before[1].LastUsedAt) {
 		t.Errorf("LastUsedAt: phone %v (want %v), tablet %v (want unchanged %v)",
-			after[0].LastUsedAt, h.clock(), after[1].LastUsedAt, before[1].LastUsedAt)
+			after[0].LastUsedAt, h.Now(), after[1].LastUsedAt, before[1].LastUsedAt)
 	}
 	// The step is used up for the user, whichever app shows it.
-	if r := b.verify(h.nodes[0], rfcCode(tablet.secret, h.clock(), 6)); r.code != http.StatusUnauthorized {
+	if r := b.verify(h.nodes[0], rfcCode(tablet.secret, h.Now(), 6)); r.code != http.StatusUnauthorized {
 		t.Errorf("tablet's code in the step just used = %d, want 401", r.code)
 	}
-	h.advance(30 * time.Second)
-	if r := b.verify(h.nodes[0], rfcCode(tablet.secret, h.clock(), 6)); r.code != http.StatusSeeOther {
+	h.Advance(30 * time.Second)
+	if r := b.verify(h.nodes[0], rfcCode(tablet.secret, h.Now(), 6)); r.code != http.StatusSeeOther {
 		t.Errorf("tablet's code = %d", r.code)
 	}
 }
@@ -315,14 +307,14 @@ func TestUnconfirmedEnrolmentIsNotUsable(t *testing.T) {
 	h := newHarness(t)
 	b := h.signIn("ada@example.com")
 	k := b.enrolPage(h.nodes[0])
-	r := b.verify(h.nodes[0], rfcCode(k.secret, h.clock(), 6))
+	r := b.verify(h.nodes[0], rfcCode(k.secret, h.Now(), 6))
 	if r.code != http.StatusSeeOther || !strings.HasPrefix(r.location, mfa.ChoosePath+"?c=") {
 		t.Fatalf("code of an unconfirmed key = %d to %q, want back to the choice", r.code, r.location)
 	}
-	if hasFactor(b.session(), policy.TOTP) {
+	if mfatest.HasFactor(b.Session(), policy.TOTP) {
 		t.Fatal("an unconfirmed key passed the step-up")
 	}
-	if _, names, err := h.nodes[0].core.Enrolled(context.Background(), b.u.ID); err != nil || len(names) != 0 {
+	if _, names, err := h.nodes[0].Core.Enrolled(context.Background(), b.User.ID); err != nil || len(names) != 0 {
 		t.Errorf("Enrolled = %v, %v; want none", names, err)
 	}
 }
@@ -331,12 +323,12 @@ func TestWrongCodesAreCountedAndThrottled(t *testing.T) {
 	h := newHarness(t)
 	b := h.signIn("ada@example.com")
 	k := b.enrol(h.nodes[0], "Phone")
-	h.advance(time.Minute)
-	wrong := rfcCode(k.secret, h.clock().Add(time.Hour), 6)
+	h.Advance(time.Minute)
+	wrong := rfcCode(k.secret, h.Now().Add(time.Hour), 6)
 	if r := b.verify(h.nodes[0], "12 34"); r.code != http.StatusBadRequest || !strings.Contains(r.body, msgMalformed) {
 		t.Errorf("malformed = %d", r.code)
 	}
-	if n := len(b.events(mfa.EventFailed)); n != 0 {
+	if n := len(b.Events(mfa.EventFailed)); n != 0 {
 		t.Errorf("malformed input counted: %d failure events", n)
 	}
 	for i := 1; i <= 5; i++ {
@@ -350,7 +342,7 @@ func TestWrongCodesAreCountedAndThrottled(t *testing.T) {
 		}
 	}
 	// Throttled: even the right code is not looked at.
-	if r := b.verify(h.nodes[0], rfcCode(k.secret, h.clock(), 6)); r.code != http.StatusTooManyRequests {
+	if r := b.verify(h.nodes[0], rfcCode(k.secret, h.Now(), 6)); r.code != http.StatusTooManyRequests {
 		t.Errorf("right code while throttled = %d", r.code)
 	}
 }
@@ -359,12 +351,12 @@ func TestVerifyPageFollowsTheContinuation(t *testing.T) {
 	h := newHarness(t)
 	b := h.signIn("ada@example.com")
 	b.enrol(h.nodes[0], "Phone")
-	w := b.do(h.nodes[0], "GET", mfa.VerifyPath(policy.TOTP)+"?c="+url.QueryEscape(b.stepUp(policy.WebAuthn)), nil)
+	w := b.Do(h.nodes[0], "GET", mfa.VerifyPath(policy.TOTP)+"?c="+url.QueryEscape(b.stepUp(policy.WebAuthn)), nil)
 	if w.Code != http.StatusSeeOther || !strings.HasPrefix(w.Header().Get("Location"), mfa.ChoosePath) {
 		t.Errorf("TOTP page for a step-up that wants WebAuthn = %d %q", w.Code, w.Header().Get("Location"))
 	}
 	token := b.stepUp()
-	w = b.do(h.nodes[0], "GET", mfa.VerifyPath(policy.TOTP)+"?c="+url.QueryEscape(token), nil)
+	w = b.Do(h.nodes[0], "GET", mfa.VerifyPath(policy.TOTP)+"?c="+url.QueryEscape(token), nil)
 	body := w.Body.String()
 	if w.Code != http.StatusOK || !strings.Contains(body, `name="c" value="`+token+`"`) || !strings.Contains(body, "Test Gateway") {
 		t.Errorf("verify page = %d:\n%s", w.Code, body)
@@ -377,33 +369,33 @@ func TestSecretSealedAtRest(t *testing.T) {
 	h := newHarness(t)
 	b := h.signIn("ada@example.com")
 	k := b.enrol(h.nodes[0], "Phone")
-	e := b.enrolments()[0]
+	e := b.Enrolments()[0]
 	for _, form := range [][]byte{k.secret, []byte(k.b32), []byte(strings.ToLower(k.b32))} {
 		if bytes.Contains(e.Data, form) {
 			t.Fatalf("stored Data holds the secret (%q)", form)
 		}
 	}
-	got, err := keys.OpenFor(h.master, sealLabel, e.Data, []byte("user "+strconv.FormatInt(b.u.ID, 10)))
+	got, err := keys.OpenFor(h.Master, sealLabel, e.Data, []byte("user "+strconv.FormatInt(b.User.ID, 10)))
 	if err != nil || !bytes.Equal(got, k.secret) {
 		t.Fatalf("OpenFor with the right master and user = %x, %v", got, err)
 	}
 	other, _ := keys.NewMaster(strings.Repeat("another master secret ", 2))
-	if _, err := keys.OpenFor(other, sealLabel, e.Data, []byte("user "+strconv.FormatInt(b.u.ID, 10))); err == nil {
+	if _, err := keys.OpenFor(other, sealLabel, e.Data, []byte("user "+strconv.FormatInt(b.User.ID, 10))); err == nil {
 		t.Error("opened under another master secret")
 	}
-	if _, err := keys.OpenFor(h.master, sealLabel, e.Data, []byte("user "+strconv.FormatInt(b.u.ID+1, 10))); err == nil {
+	if _, err := keys.OpenFor(h.Master, sealLabel, e.Data, []byte("user "+strconv.FormatInt(b.User.ID+1, 10))); err == nil {
 		t.Error("opened bound to another user")
 	}
 	// Copied onto another user's row it opens for nobody: that user's
 	// verification finds no key and refuses the code.
 	mallory := h.signIn("mallory@example.com")
-	stolen := store.Enrolment{UserID: mallory.u.ID, Factor: policy.TOTP, Name: "Stolen", Data: e.Data, Confirmed: true,
-		CreatedAt: h.clock()}
-	if err := h.store.CreateEnrolment(context.Background(), &stolen); err != nil {
+	stolen := store.Enrolment{UserID: mallory.User.ID, Factor: policy.TOTP, Name: "Stolen", Data: e.Data, Confirmed: true,
+		CreatedAt: h.Now()}
+	if err := h.Store.CreateEnrolment(context.Background(), &stolen); err != nil {
 		t.Fatal(err)
 	}
-	h.advance(time.Minute)
-	if r := mallory.verify(h.nodes[0], rfcCode(k.secret, h.clock(), 6)); r.code != http.StatusUnauthorized {
+	h.Advance(time.Minute)
+	if r := mallory.verify(h.nodes[0], rfcCode(k.secret, h.Now(), 6)); r.code != http.StatusUnauthorized {
 		t.Errorf("a secret copied to another user verified: %d", r.code)
 	}
 }
@@ -420,13 +412,13 @@ func TestBackendDownLetsNobodyIn(t *testing.T) {
 	h := newHarness(t)
 	b := h.signIn("ada@example.com")
 	k := b.enrol(h.nodes[0], "Phone")
-	h.advance(time.Minute)
-	h.nodes[0].core.Replay = failingClaims{h.replay}
-	r := b.verify(h.nodes[0], rfcCode(k.secret, h.clock(), 6))
+	h.Advance(time.Minute)
+	h.nodes[0].Core.Replay = failingClaims{h.Replay}
+	r := b.verify(h.nodes[0], rfcCode(k.secret, h.Now(), 6))
 	if r.code != http.StatusServiceUnavailable {
 		t.Fatalf("claim failing = %d, want 503", r.code)
 	}
-	if s := b.session(); len(b.events(mfa.EventSucceeded)) != 1 || s.MFATime.After(h.clock().Add(-time.Minute)) {
+	if s := b.Session(); len(b.Events(mfa.EventSucceeded)) != 1 || s.MFATime.After(h.Now().Add(-time.Minute)) {
 		t.Error("a code was accepted without its claim")
 	}
 }
@@ -438,11 +430,11 @@ func TestOathtoolCodeAccepted(t *testing.T) {
 	h := newHarness(t)
 	b := h.signIn("ada@example.com")
 	k := b.enrolPage(h.nodes[0])
-	if r := b.confirm(h.nodes[0], k, "Phone", oathtool(t, k.b32, h.clock())); r.code != http.StatusSeeOther {
+	if r := b.confirm(h.nodes[0], k, "Phone", oathtool(t, k.b32, h.Now())); r.code != http.StatusSeeOther {
 		t.Fatalf("confirming with oathtool's code = %d:\n%s", r.code, r.body)
 	}
-	h.advance(30 * time.Second)
-	if r := b.verify(h.nodes[0], oathtool(t, k.b32, h.clock())); r.code != http.StatusSeeOther || r.location != "/done" {
+	h.Advance(30 * time.Second)
+	if r := b.verify(h.nodes[0], oathtool(t, k.b32, h.Now())); r.code != http.StatusSeeOther || r.location != "/done" {
 		t.Fatalf("oathtool's code = %d %q:\n%s", r.code, r.location, r.body)
 	}
 }

@@ -12,7 +12,7 @@ func BenchmarkStepUp(b *testing.B) {
 	h := newHarness(b)
 	u, k, _ := h.registered("ada@example.com")
 	br := h.browser()
-	br.signIn(u.Email)
+	br.SignIn(u)
 	for b.Loop() {
 		br.verify(k, h.stepUp(u, "/")).must(b, "step-up", http.StatusOK)
 	}

@@ -11,14 +11,15 @@ import (
 	gowebauthn "github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/portcullis/portcullis/mfa"
+	"github.com/portcullis/portcullis/mfa/mfatest"
 	"github.com/portcullis/portcullis/session"
 )
 
 func TestRegister(t *testing.T) {
 	h := newHarness(t)
-	u := h.user("ada@example.com")
+	u := h.User("ada@example.com")
 	b := h.browser()
-	b.signIn(u.Email)
+	b.SignIn(u)
 	k := newSoftKey(t, testRPID, testOrigin)
 
 	_, page := b.page(mfa.EnrolPath("webauthn"))
@@ -61,7 +62,7 @@ func TestRegister(t *testing.T) {
 		t.Errorf("stored credential %+v", cred)
 	}
 	// Registration proved possession: it counts as presenting the factor.
-	if s := b.session(); s == nil || s.MFATime.IsZero() || !hasFactor(s, session.FactorWebAuthn) {
+	if s := b.Session(); s == nil || s.MFATime.IsZero() || !mfatest.HasFactor(s, session.FactorWebAuthn) {
 		t.Errorf("session after registration: %+v", s)
 	}
 	if ev := h.events(mfa.EventEnrolled); len(ev) != 1 || ev[0].Details["factor"] != "webauthn" || ev[0].Details["name"] != "YubiKey 5" {
@@ -105,9 +106,9 @@ func TestRegisterRefused(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h := newHarness(t)
-			u := h.user("ada@example.com")
+			u := h.User("ada@example.com")
 			b := h.browser()
-			b.signIn(u.Email)
+			b.SignIn(u)
 			k := newSoftKey(t, testRPID, testOrigin)
 			c.change(k)
 			got := b.enrol(k, "Key")
@@ -117,7 +118,7 @@ func TestRegisterRefused(t *testing.T) {
 			if es := h.keys(u); len(es) != 0 {
 				t.Errorf("stored %+v", es)
 			}
-			if s := b.session(); hasFactor(s, session.FactorWebAuthn) {
+			if s := b.Session(); mfatest.HasFactor(s, session.FactorWebAuthn) {
 				t.Error("refused registration counted as a factor")
 			}
 		})
@@ -126,9 +127,9 @@ func TestRegisterRefused(t *testing.T) {
 
 func TestRegisterName(t *testing.T) {
 	h := newHarness(t)
-	u := h.user("ada@example.com")
+	u := h.User("ada@example.com")
 	b := h.browser()
-	b.signIn(u.Email)
+	b.SignIn(u)
 	b.page(mfa.EnrolPath("webauthn"))
 	for _, name := range []string{"", "   ", strings.Repeat("x", 65), "tab\there"} {
 		got := b.post("/mfa/webauthn/enrol/begin", url.Values{"name": {name}})
@@ -155,7 +156,7 @@ func TestRegisterCeremonyOnce(t *testing.T) {
 	// The same user in another session, with a recent second factor of
 	// its own, cannot finish what b began.
 	other := h.browser()
-	other.signIn(u.Email)
+	other.SignIn(u)
 	other.verify(k, h.stepUp(u, "/")).must(t, "other's step-up", http.StatusOK)
 	b.page(mfa.EnrolPath("webauthn"))
 	begun = b.post("/mfa/webauthn/enrol/begin", url.Values{"name": {"Key 3"}}).must(t, "begin", http.StatusOK)
@@ -180,22 +181,9 @@ func TestRegisterNeedsSession(t *testing.T) {
 		!strings.HasPrefix(got.header.Get("Location"), "/login?") {
 		t.Errorf("begin without a session: %d %s", got.status, got.header.Get("Location"))
 	}
-	h.user("ada@example.com")
-	b.signIn("ada@example.com")
-	b.csrf = ""
+	b.SignIn(h.User("ada@example.com"))
+	b.CSRF = ""
 	if got := b.post("/mfa/webauthn/enrol/begin", url.Values{"name": {"Key"}}); got.status != http.StatusForbidden {
 		t.Errorf("begin without the CSRF token: %d", got.status)
 	}
-}
-
-func hasFactor(s *session.Session, name string) bool {
-	if s == nil {
-		return false
-	}
-	for _, f := range s.Factors {
-		if f.Name == name {
-			return true
-		}
-	}
-	return false
 }

@@ -34,7 +34,7 @@ func TestPasskeySignIn(t *testing.T) {
 	if done.Redirect != "/saml/resume?key=k1" {
 		t.Errorf("redirect %q", done.Redirect)
 	}
-	s := b.session()
+	s := b.Session()
 	if s == nil || s.UserID != u.ID || s.Email != u.Email || s.AuthTime.IsZero() || s.MFATime.IsZero() {
 		t.Fatalf("session %+v", s)
 	}
@@ -45,7 +45,7 @@ func TestPasskeySignIn(t *testing.T) {
 	if len(ev) != 1 || ev[0].Subject != u.Email || ev[0].Details["method"] != "passkey" || ev[0].Details["name"] != "YubiKey" {
 		t.Errorf("login events %+v", ev)
 	}
-	if cur, _ := h.store.User(context.Background(), u.ID); cur.LastLoginAt.IsZero() {
+	if cur, _ := h.Store.User(context.Background(), u.ID); cur.LastLoginAt.IsZero() {
 		t.Error("LastLoginAt not set")
 	}
 	if got := h.stored(u).Authenticator.SignCount; got != k.counter {
@@ -73,12 +73,12 @@ func TestPasskeyRefused(t *testing.T) {
 	}{
 		{"user verification missing", "User verification required", msgPasskey, func(_ *testing.T, _ *harness, k *softKey) { k.uv = false }},
 		{"disabled user", "user disabled", msgPasskey, func(_ *testing.T, h *harness, _ *softKey) {
-			u, _ := h.store.UserByEmail(context.Background(), "ada@example.com")
+			u, _ := h.Store.UserByEmail(context.Background(), "ada@example.com")
 			u.Disabled = true
 			h.updateUser(u)
 		}},
 		{"password reset required", "password reset", msgResetFirst, func(_ *testing.T, h *harness, _ *softKey) {
-			u, _ := h.store.UserByEmail(context.Background(), "ada@example.com")
+			u, _ := h.Store.UserByEmail(context.Background(), "ada@example.com")
 			u.PasswordResetRequired = true
 			h.updateUser(u)
 		}},
@@ -91,8 +91,8 @@ func TestPasskeyRefused(t *testing.T) {
 			k.handle = eve.handle // ada's key, claiming to be eve's
 		}},
 		{"removed credential", "unknown credential", msgPasskey, func(_ *testing.T, h *harness, _ *softKey) {
-			u, _ := h.store.UserByEmail(context.Background(), "ada@example.com")
-			h.store.DeleteEnrolment(context.Background(), h.keys(u)[0].ID)
+			u, _ := h.Store.UserByEmail(context.Background(), "ada@example.com")
+			h.Store.DeleteEnrolment(context.Background(), h.keys(u)[0].ID)
 		}},
 		{"wrong origin", "origin", msgPasskey, func(_ *testing.T, _ *harness, k *softKey) { k.origin = "https://evil.test" }},
 		{"wrong RP ID hash", "RP Hash", msgPasskey, func(_ *testing.T, _ *harness, k *softKey) { k.rpID = "evil.test" }},
@@ -106,7 +106,7 @@ func TestPasskeyRefused(t *testing.T) {
 			if got.status != http.StatusUnauthorized || got.Error != c.msg || got.Redirect != "" {
 				t.Errorf("status %d, %+v", got.status, got)
 			}
-			if s := b.session(); s != nil {
+			if s := b.Session(); s != nil {
 				t.Errorf("refused sign-in has a session: %+v", s)
 			}
 			ev := h.events(audit.LoginFailed)
@@ -130,7 +130,7 @@ func TestPasskeyReplayedChallenge(t *testing.T) {
 	b.post(PasskeyFinishPath, fields).must(t, "first", http.StatusOK)
 	thief := h.browser()
 	thief.page("/login")
-	if got := thief.post(PasskeyFinishPath, fields); got.status != http.StatusUnauthorized || got.Error != msgExpired || thief.session() != nil {
+	if got := thief.post(PasskeyFinishPath, fields); got.status != http.StatusUnauthorized || got.Error != msgExpired || thief.Session() != nil {
 		t.Errorf("replay: %d %q", got.status, got.Error)
 	}
 }
@@ -142,7 +142,7 @@ func TestPasskeyCounterRegression(t *testing.T) {
 	clone := *k
 	h.browser().passkey(k, "/").must(t, "original", http.StatusOK)
 	b := h.browser()
-	if got := b.passkey(&clone, "/"); got.status != http.StatusUnauthorized || b.session() != nil {
+	if got := b.passkey(&clone, "/"); got.status != http.StatusUnauthorized || b.Session() != nil {
 		t.Errorf("clone: %d %q", got.status, got.Error)
 	}
 	if ev := h.events(mfa.EventCounterRegression); len(ev) != 1 || ev[0].Subject != u.Email {
@@ -159,7 +159,7 @@ func TestPasskeyThrottled(t *testing.T) {
 	stranger := newSoftKey(t, testRPID, testOrigin)
 	stranger.handle = []byte("0123456789abcdef")
 	var last answer
-	for range h.core.Throttle.MaxUser {
+	for range h.node.Core.Throttle.MaxUser {
 		last = h.browser().passkey(stranger, "/")
 	}
 	if last.status != http.StatusUnauthorized {
@@ -175,11 +175,11 @@ func TestPasskeyThrottled(t *testing.T) {
 	_, k, _ = h.registered("ada@example.com")
 	noUV := *k
 	noUV.uv = false
-	for range h.core.Throttle.MaxUser {
+	for range h.node.Core.Throttle.MaxUser {
 		h.browser().passkey(&noUV, "/").must(t, "without UV", http.StatusUnauthorized)
 	}
 	b = h.browser()
-	if got := b.passkey(k, "/"); got.status != http.StatusTooManyRequests || b.session() != nil {
+	if got := b.passkey(k, "/"); got.status != http.StatusTooManyRequests || b.Session() != nil {
 		t.Errorf("good passkey of a throttled user: %d", got.status)
 	}
 	if ev := h.events(audit.LoginThrottled); len(ev) != 1 || ev[0].Subject != "ada@example.com" {
@@ -192,12 +192,12 @@ func TestPasskeyThrottled(t *testing.T) {
 func TestPasskeyReplacesSession(t *testing.T) {
 	h := newHarness(t)
 	ada, k, _ := h.registered("ada@example.com")
-	h.user("eve@example.com")
+	eve := h.User("eve@example.com")
 	b := h.browser()
-	b.signIn("eve@example.com")
-	before := b.session()
+	b.SignIn(eve)
+	before := b.Session()
 	b.passkey(k, "/").must(t, "sign in", http.StatusOK)
-	after := b.session()
+	after := b.Session()
 	if after.UserID != ada.ID || after.ID == before.ID {
 		t.Errorf("session before %+v, after %+v", before, after)
 	}
@@ -255,7 +255,7 @@ func TestPasskeyChecksUVItself(t *testing.T) {
 	b := h.browser()
 	b.page("/login")
 	got := b.post(PasskeyFinishPath, url.Values{"ceremony": {id}, "credential": {k.get(t, pk)}})
-	if got.status != http.StatusUnauthorized || b.session() != nil {
+	if got.status != http.StatusUnauthorized || b.Session() != nil {
 		t.Errorf("sign-in without UV: %d %+v", got.status, got)
 	}
 	if ev := h.events(audit.LoginFailed); len(ev) != 1 || ev[0].Reason != "user verification missing" {
@@ -268,7 +268,7 @@ func TestPasskeyChecksUVItself(t *testing.T) {
 // answer 503.
 func TestFactorOffWithoutDomain(t *testing.T) {
 	h := newHarness(t)
-	f := New(h.core, Options{RPID: "127.0.0.1", RPName: "Portcullis", Origin: "http://127.0.0.1:8080"})
+	f := New(h.node.Core, Options{RPID: "127.0.0.1", RPName: "Portcullis", Origin: "http://127.0.0.1:8080"})
 	if f.Err() == nil || f.Usable(store.Enrolment{}) {
 		t.Fatalf("Err %v, Usable %v", f.Err(), f.Usable(store.Enrolment{}))
 	}

@@ -10,20 +10,21 @@ import (
 	gowebauthn "github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/portcullis/portcullis/mfa"
+	"github.com/portcullis/portcullis/mfa/mfatest"
 	"github.com/portcullis/portcullis/session"
 	"github.com/portcullis/portcullis/store"
 )
 
 // stored returns the credential record of enrolment e as it is now.
 func (h *harness) stored(u store.User) gowebauthn.Credential {
-	h.t.Helper()
+	h.T.Helper()
 	es := h.keys(u)
 	if len(es) == 0 {
-		h.t.Fatal("no key enrolled")
+		h.T.Fatal("no key enrolled")
 	}
 	var c gowebauthn.Credential
 	if err := json.Unmarshal(es[0].Data, &c); err != nil {
-		h.t.Fatal(err)
+		h.T.Fatal(err)
 	}
 	return c
 }
@@ -32,7 +33,7 @@ func TestStepUp(t *testing.T) {
 	h := newHarness(t)
 	u, k, _ := h.registered("ada@example.com")
 	b := h.browser()
-	b.signIn(u.Email)
+	b.SignIn(u)
 	c := h.stepUp(u, "/saml/resume?key=abc")
 
 	status, page := b.page("/mfa/webauthn?c=" + url.QueryEscape(c))
@@ -50,8 +51,8 @@ func TestStepUp(t *testing.T) {
 	if done.Redirect != "/saml/resume?key=abc" {
 		t.Errorf("redirect %q", done.Redirect)
 	}
-	s := b.session()
-	if !hasFactor(s, session.FactorWebAuthn) || s.MFATime.IsZero() {
+	s := b.Session()
+	if !mfatest.HasFactor(s, session.FactorWebAuthn) || s.MFATime.IsZero() {
 		t.Errorf("session %+v", s)
 	}
 	if got := h.stored(u).Authenticator.SignCount; got != k.counter || got == 0 {
@@ -72,7 +73,7 @@ func TestStepUpWithoutUV(t *testing.T) {
 	u, k, _ := h.registered("ada@example.com")
 	k.uv = false
 	b := h.browser()
-	b.signIn(u.Email)
+	b.SignIn(u)
 	b.verify(k, h.stepUp(u, "/")).must(t, "step-up without UV", http.StatusOK)
 	if ev := h.events(mfa.EventSucceeded); ev[len(ev)-1].Details["user_verified"] != "false" {
 		t.Errorf("audit %+v", ev[len(ev)-1].Details)
@@ -86,7 +87,7 @@ func TestStepUpWithoutCounter(t *testing.T) {
 	u, k, _ := h.registered("ada@example.com")
 	k.count = false
 	b := h.browser()
-	b.signIn(u.Email)
+	b.SignIn(u)
 	for i := range 3 {
 		if got := b.verify(k, h.stepUp(u, "/")); got.status != http.StatusOK {
 			t.Fatalf("use %d: %d %s", i, got.status, got.body)
@@ -119,12 +120,12 @@ func TestStepUpRefused(t *testing.T) {
 			u, k, _ := h.registered("ada@example.com")
 			c.change(t, h, k)
 			b := h.browser()
-			b.signIn(u.Email)
+			b.SignIn(u)
 			got := b.verify(k, h.stepUp(u, "/"))
 			if got.status != http.StatusUnauthorized || got.Error != msgKeyRefused {
 				t.Errorf("status %d, %q", got.status, got.Error)
 			}
-			if hasFactor(b.session(), session.FactorWebAuthn) {
+			if mfatest.HasFactor(b.Session(), session.FactorWebAuthn) {
 				t.Error("refused assertion counted as a factor")
 			}
 			ev := h.events(mfa.EventFailed)
@@ -141,7 +142,7 @@ func TestStepUpReplayedChallenge(t *testing.T) {
 	h := newHarness(t)
 	u, k, _ := h.registered("ada@example.com")
 	b := h.browser()
-	b.signIn(u.Email)
+	b.SignIn(u)
 	c := h.stepUp(u, "/")
 	begun := b.beginVerify(c)
 	fields := url.Values{"c": {c}, "ceremony": {begun.Ceremony}, "credential": {k.get(t, begun.PublicKey)}}
@@ -164,14 +165,14 @@ func TestStepUpCeremonyOfAnotherSession(t *testing.T) {
 	h := newHarness(t)
 	u, k, _ := h.registered("ada@example.com")
 	b, other := h.browser(), h.browser()
-	b.signIn(u.Email)
-	other.signIn(u.Email)
+	b.SignIn(u)
+	other.SignIn(u)
 	c := h.stepUp(u, "/")
 	begun := b.beginVerify(c)
 	other.page("/mfa/webauthn?c=" + url.QueryEscape(c))
 	got := other.post("/mfa/webauthn/finish", url.Values{"c": {c}, "ceremony": {begun.Ceremony},
 		"credential": {k.get(t, begun.PublicKey)}})
-	if got.status != http.StatusBadRequest || hasFactor(other.session(), session.FactorWebAuthn) {
+	if got.status != http.StatusBadRequest || mfatest.HasFactor(other.Session(), session.FactorWebAuthn) {
 		t.Errorf("finish in another session: %d %q", got.status, got.Error)
 	}
 }
@@ -182,7 +183,7 @@ func TestCounterRegression(t *testing.T) {
 	h := newHarness(t)
 	u, k, _ := h.registered("ada@example.com")
 	b := h.browser()
-	b.signIn(u.Email)
+	b.SignIn(u)
 	k.counter = 41
 	b.verify(k, h.stepUp(u, "/")).must(t, "count 42", http.StatusOK)
 	clone := *k
@@ -221,10 +222,10 @@ func TestCounterRegressionRace(t *testing.T) {
 	}
 	stale := us.keys[0] // as loaded before the other assertion
 	cred := stale.cred
-	if _, err := h.factor.used(t.Context(), stale, &cred, k.counter+5, h.core.NowTime(), nil); err != nil {
+	if _, err := h.factor.used(t.Context(), stale, &cred, k.counter+5, h.node.Core.NowTime(), nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.factor.used(t.Context(), stale, &cred, k.counter+3, h.core.NowTime(), nil); err != errRegression {
+	if _, err := h.factor.used(t.Context(), stale, &cred, k.counter+3, h.node.Core.NowTime(), nil); err != errRegression {
 		t.Errorf("second use with a lower count: %v, want errRegression", err)
 	}
 	if got := h.stored(u).Authenticator.SignCount; got != k.counter+5 {
@@ -238,11 +239,11 @@ func TestStepUpThrottled(t *testing.T) {
 	h := newHarness(t)
 	u, k, _ := h.registered("ada@example.com")
 	b := h.browser()
-	b.signIn(u.Email)
+	b.SignIn(u)
 	bad := *k
 	bad.origin = "https://evil.test"
 	var last answer
-	for range h.core.Throttle.MaxUser {
+	for range h.node.Core.Throttle.MaxUser {
 		last = b.verify(&bad, h.stepUp(u, "/"))
 	}
 	if last.status != http.StatusTooManyRequests || last.header.Get("Retry-After") == "" {
@@ -261,17 +262,13 @@ func TestStepUpThrottled(t *testing.T) {
 // and the begin says so.
 func TestStepUpWithoutKey(t *testing.T) {
 	h := newHarness(t)
-	u := h.user("ada@example.com")
+	u := h.User("ada@example.com")
 	b := h.browser()
-	b.signIn(u.Email)
+	b.SignIn(u)
 	c := h.stepUp(u, "/")
-	resp, err := b.http.Get(h.url + "/mfa/webauthn?c=" + url.QueryEscape(c))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), mfa.ChoosePath+"?c=") {
-		t.Errorf("page: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	w := b.Do(h.node, "GET", "/mfa/webauthn?c="+url.QueryEscape(c), nil)
+	if w.Code != http.StatusSeeOther || !strings.HasPrefix(w.Header().Get("Location"), mfa.ChoosePath+"?c=") {
+		t.Errorf("page: %d %s", w.Code, w.Header().Get("Location"))
 	}
 	b.page("/login")
 	if got := b.post("/mfa/webauthn/begin", url.Values{"c": {c}}); got.status != http.StatusBadRequest || got.Error == "" {
@@ -299,13 +296,9 @@ func TestStepUpFactorNotAccepted(t *testing.T) {
 	h := newHarness(t)
 	u, k, b := h.registered("ada@example.com")
 	c := h.stepUp(u, "/", "totp")
-	resp, err := b.http.Get(h.url + "/mfa/webauthn?c=" + url.QueryEscape(c))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), mfa.ChoosePath) {
-		t.Errorf("page: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	w := b.Do(h.node, "GET", "/mfa/webauthn?c="+url.QueryEscape(c), nil)
+	if w.Code != http.StatusSeeOther || !strings.HasPrefix(w.Header().Get("Location"), mfa.ChoosePath) {
+		t.Errorf("page: %d %s", w.Code, w.Header().Get("Location"))
 	}
 	b.page("/login")
 	if got := b.post("/mfa/webauthn/begin", url.Values{"c": {c}}); got.status != http.StatusBadRequest || got.Ceremony != "" {
@@ -322,7 +315,7 @@ func TestStepUpFactorNotAccepted(t *testing.T) {
 	if _, page := b.page("/mfa/webauthn?c=" + url.QueryEscape(any)); strings.Contains(page, "Use another way") {
 		t.Error("the only factor offers another way")
 	}
-	if err := h.store.CreateEnrolment(t.Context(), &store.Enrolment{UserID: u.ID, Factor: "totp", Name: "Phone", Confirmed: true}); err != nil {
+	if err := h.Store.CreateEnrolment(t.Context(), &store.Enrolment{UserID: u.ID, Factor: "totp", Name: "Phone", Confirmed: true}); err != nil {
 		t.Fatal(err)
 	}
 	if _, page := b.page("/mfa/webauthn?c=" + url.QueryEscape(any)); !strings.Contains(page, "Use another way") {
