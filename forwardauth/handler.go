@@ -232,22 +232,7 @@ func (h *Handler) nginx(w http.ResponseWriter, r *http.Request) {
 		h.badRequest(w, r, err)
 		return
 	}
-	v := h.decide(r, t)
-	h.log(r, "nginx", t, v)
-	noStore(w)
-	switch v.kind {
-	case allow:
-		h.answerIdentity(w.Header(), v)
-		w.WriteHeader(http.StatusOK)
-	case signIn, stepUp:
-		w.Header().Set("Location", h.StartURL(t.URL.String()))
-		w.WriteHeader(http.StatusUnauthorized)
-	case deny:
-		w.WriteHeader(http.StatusForbidden)
-	default:
-		w.Header().Set("Retry-After", "5")
-		w.WriteHeader(http.StatusServiceUnavailable)
-	}
+	h.answer(w, r, "nginx", t, http.StatusUnauthorized)
 }
 
 // forward is GET /auth/forward: 200 with identity headers, 302 to
@@ -259,7 +244,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request) {
 		h.badRequest(w, r, err)
 		return
 	}
-	h.answerRedirecting(w, r, "forward", t)
+	h.answer(w, r, "forward", t, http.StatusFound)
 }
 
 // envoy serves Envoy's ext_authz HTTP service under EnvoyPrefix: every
@@ -270,10 +255,13 @@ func (h *Handler) envoy(w http.ResponseWriter, r *http.Request) {
 		h.badRequest(w, r, err)
 		return
 	}
-	h.answerRedirecting(w, r, "envoy", t)
+	h.answer(w, r, "envoy", t, http.StatusFound)
 }
 
-func (h *Handler) answerRedirecting(w http.ResponseWriter, r *http.Request, dialect string, t Target) {
+// answer decides about t and answers the proxy: 200 with the identity
+// headers, signInStatus (with Location: StartURL) when the browser must sign in or
+// step up, 403, or 503.
+func (h *Handler) answer(w http.ResponseWriter, r *http.Request, dialect string, t Target, signInStatus int) {
 	v := h.decide(r, t)
 	h.log(r, dialect, t, v)
 	noStore(w)
@@ -283,7 +271,7 @@ func (h *Handler) answerRedirecting(w http.ResponseWriter, r *http.Request, dial
 		w.WriteHeader(http.StatusOK)
 	case signIn, stepUp:
 		w.Header().Set("Location", h.StartURL(t.URL.String()))
-		w.WriteHeader(http.StatusFound)
+		w.WriteHeader(signInStatus)
 	case deny:
 		w.WriteHeader(http.StatusForbidden)
 	default:
