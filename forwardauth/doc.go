@@ -53,7 +53,9 @@
 //   - Return targets (after sign-in and step-up) are absolute http(s) URLs
 //     on a host a rule names explicitly ("*.example.com" names its
 //     subdomains) or on an upstream's host; rules with only a path name no
-//     host, so they open no redirect.
+//     host, so they open no redirect. A consequence: a request that needs
+//     sign-in or step-up on a host no rule names cannot come back to it, so
+//     it is refused (/auth/start answers 400, a step-up 403); name the host.
 //   - Methods: the standard ones and extension methods (WebDAV's PROPFIND,
 //     MKCOL…) are judged by the rules; anything that is not a method token
 //     answers 400.
