@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"database/sql"
+	"strings"
 	"testing"
 
 	"github.com/portcullis/portcullis/store"
@@ -72,5 +73,39 @@ func empty(t *testing.T, u string) {
 		WHERE c.relkind = 'S' AND c.relnamespace = current_schema()::regnamespace`
 	if _, err := db.ExecContext(t.Context(), stmt); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// pool_max_idle_conns sizes the pool and is never sent to the server (which
+// would refuse it as an unknown run-time parameter).
+func TestPoolMaxIdleConns(t *testing.T) {
+	u := storetest.PostgresSchema(t, storetest.PostgresURL(t))
+	sep := "&"
+	if !strings.Contains(u, "?") {
+		sep = "?"
+	}
+	s, err := Open(t.Context(), u+sep+"pool_max_idle_conns=40")
+	if err != nil {
+		t.Fatalf("open with pool_max_idle_conns: %v", err)
+	}
+	if err := s.CreateUser(t.Context(), &store.User{Email: "pool@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for _, bad := range []string{"0", "many", "5000"} {
+		if _, err := Open(t.Context(), u+sep+"pool_max_idle_conns="+bad); err == nil || !strings.Contains(err.Error(), "pool_max_idle_conns") {
+			t.Errorf("pool_max_idle_conns=%s: %v, want an error naming it", bad, err)
+		}
+	}
+	cfg, err := config("postgres://u@h/db?pool_max_idle_conns=7&search_path=s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := maxIdle(cfg); n != 7 || err != nil || cfg.RuntimeParams["pool_max_idle_conns"] != "" || cfg.RuntimeParams["search_path"] != "s" {
+		t.Errorf("maxIdle = %d, %v; params left %v", n, err, cfg.RuntimeParams)
+	}
+	cfg, _ = config("postgres://u@h/db")
+	if n, _ := maxIdle(cfg); n != defaultMaxIdle {
+		t.Errorf("default = %d", n)
 	}
 }
