@@ -30,6 +30,9 @@
 // public key, sign count, transports, flags, AAGUID, attestation.
 //
 // Decisions:
+//   - Passkey sign-ins that anyone may start are bounded per client IP
+//     (MaxPasskeyBegins a minute), since each stores a ceremony record in
+//     the session backend before anyone is known.
 //   - Resident key "preferred": platform authenticators and current security
 //     keys create a discoverable credential (a passkey that can sign in
 //     alone), while older keys with no slot left, or none at all, can still

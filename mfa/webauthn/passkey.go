@@ -39,7 +39,7 @@ func (f *Factor) passkeyBegin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := web.ClientIP(r)
-	if !f.passkeyAllowed(w, r, signIn{ip: ip}) {
+	if !f.passkeyAllowed(w, r, signIn{ip: ip}) || !f.beginAllowed(w, r, ip) {
 		return
 	}
 	assertion, sd, err := f.rp.BeginDiscoverableLogin(gowebauthn.WithUserVerification(protocol.VerificationRequired))
@@ -212,6 +212,26 @@ func (f *Factor) passkeyAllowed(w http.ResponseWriter, r *http.Request, at signI
 		f.core.Record(r, &audit.Event{Type: audit.LoginThrottled, Subject: at.email, IP: at.ip, Outcome: audit.Denied,
 			Reason: "too many failed attempts", Details: map[string]string{"method": "passkey"}})
 		throttled(w, wait)
+		return false
+	}
+	return true
+}
+
+// MaxPasskeyBegins bounds the passkey ceremonies one client IP may start
+// per minute: each stores a record in the session backend before anyone
+// is known, so without a bound an anonymous client could fill it.
+const MaxPasskeyBegins = 30
+
+// beginAllowed counts a passkey begin from ip and answers 429 over
+// MaxPasskeyBegins in the minute.
+func (f *Factor) beginAllowed(w http.ResponseWriter, r *http.Request, ip string) bool {
+	n, ttl, err := f.core.Replay.Incr(r.Context(), "webauthn:passkey-begins:"+ip, time.Minute)
+	switch {
+	case err != nil:
+		f.unavailable(w, r, err)
+		return false
+	case n > MaxPasskeyBegins:
+		throttled(w, max(ttl, time.Second))
 		return false
 	}
 	return true

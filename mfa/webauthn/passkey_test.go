@@ -283,3 +283,19 @@ func TestFactorOffWithoutDomain(t *testing.T) {
 		}
 	}
 }
+
+// TestPasskeyBeginsBounded: anonymous ceremonies are counted per IP, so one
+// client cannot fill the session backend with them.
+func TestPasskeyBeginsBounded(t *testing.T) {
+	h := newHarness(t)
+	b := h.browser()
+	b.page("/login")
+	for i := range MaxPasskeyBegins {
+		if got := b.post(PasskeyBeginPath, url.Values{}); got.status != http.StatusOK {
+			t.Fatalf("begin %d: %d", i+1, got.status)
+		}
+	}
+	if got := b.post(PasskeyBeginPath, url.Values{}); got.status != http.StatusTooManyRequests || got.header.Get("Retry-After") == "" {
+		t.Errorf("begin over the bound: %d", got.status)
+	}
+}
