@@ -2,9 +2,7 @@ package session_test
 
 import (
 	"context"
-	"crypto/rand"
 	"net/http/httptest"
-	"net/url"
 	"testing"
 
 	"github.com/alicebob/miniredis/v2"
@@ -27,7 +25,7 @@ func BenchmarkLoad(b *testing.B) {
 		benchLoad(b, openRedis(b, "redis://"+mr.Addr()))
 	})
 	b.Run("redis", func(b *testing.B) {
-		benchLoad(b, openRedis(b, uniquePrefix(b, sessiontest.RedisURL(b))))
+		benchLoad(b, openRedis(b, sessiontest.UniqueRedisURL(b)))
 	})
 }
 
@@ -58,17 +56,4 @@ func openRedis(b *testing.B, rawURL string) session.Store {
 	}
 	b.Cleanup(func() { s.Close() })
 	return s
-}
-
-// uniquePrefix puts the benchmark's keys under a prefix of its own, so runs
-// on a shared Redis do not collide.
-func uniquePrefix(b *testing.B, rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		b.Fatalf("%s: %v", sessiontest.EnvRedisURL, err)
-	}
-	q := u.Query()
-	q.Set("prefix", "portcullis-bench:"+rand.Text()+":")
-	u.RawQuery = q.Encode()
-	return u.String()
 }

@@ -2,8 +2,6 @@ package totp
 
 import (
 	"context"
-	"crypto/rand"
-	"net/url"
 	"testing"
 	"time"
 
@@ -27,7 +25,7 @@ func BenchmarkVerify(b *testing.B) {
 		benchVerify(b, openRedis(b, "redis://"+miniredis.RunT(b).Addr()))
 	})
 	b.Run("redis", func(b *testing.B) {
-		benchVerify(b, openRedis(b, uniquePrefix(b, sessiontest.RedisURL(b))))
+		benchVerify(b, openRedis(b, sessiontest.UniqueRedisURL(b)))
 	})
 }
 
@@ -59,17 +57,4 @@ func openRedis(b *testing.B, rawURL string) session.Store {
 	}
 	b.Cleanup(func() { s.Close() })
 	return s
-}
-
-// uniquePrefix puts the benchmark's keys under a prefix of its own, so runs
-// on a shared Redis do not collide.
-func uniquePrefix(b *testing.B, rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		b.Fatalf("%s: %v", sessiontest.EnvRedisURL, err)
-	}
-	q := u.Query()
-	q.Set("prefix", "portcullis-bench:"+rand.Text()+":")
-	u.RawQuery = q.Encode()
-	return u.String()
 }

@@ -1,6 +1,8 @@
 package sessiontest
 
 import (
+	"crypto/rand"
+	"net/url"
 	"os"
 	"testing"
 )
@@ -25,4 +27,19 @@ func RedisURL(tb testing.TB) string {
 	}
 	tb.Skipf("%s is not set: skipping the real-Redis test", EnvRedisURL)
 	return ""
+}
+
+// UniqueRedisURL is RedisURL with a key prefix of the test's own, so runs
+// on a shared Redis do not collide.
+func UniqueRedisURL(tb testing.TB) string {
+	tb.Helper()
+	raw := RedisURL(tb)
+	u, err := url.Parse(raw)
+	if err != nil {
+		tb.Fatalf("%s: %v", EnvRedisURL, err)
+	}
+	q := u.Query()
+	q.Set("prefix", "portcullis-test:"+rand.Text()+":")
+	u.RawQuery = q.Encode()
+	return u.String()
 }
