@@ -70,12 +70,7 @@ func (f *Factor) enrolBegin(w http.ResponseWriter, r *http.Request) {
 		f.unavailable(w, r, err)
 		return
 	}
-	id, err := f.begin(r.Context(), ceremony{Kind: kindRegister, Bound: boundTo(a.Session), Name: name, Data: *sd})
-	if err != nil {
-		f.unavailable(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, reply{Ceremony: id, PublicKey: creation.Response})
+	f.started(w, r, ceremony{Kind: kindRegister, Bound: boundTo(a.Session), Name: name, Data: *sd}, creation.Response)
 }
 
 // enrolFinish verifies the new credential, stores it, and counts the

@@ -47,12 +47,7 @@ func (f *Factor) passkeyBegin(w http.ResponseWriter, r *http.Request) {
 		f.unavailable(w, r, err)
 		return
 	}
-	id, err := f.begin(r.Context(), ceremony{Kind: kindPasskey, Data: *sd})
-	if err != nil {
-		f.unavailable(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, reply{Ceremony: id, PublicKey: assertion.Response})
+	f.started(w, r, ceremony{Kind: kindPasskey, Data: *sd}, assertion.Response)
 }
 
 // passkeyFinish signs the user in with a verified, user-verified assertion

@@ -70,3 +70,14 @@ func (f *Factor) complete(w http.ResponseWriter, r *http.Request, a *mfa.Attempt
 		writeJSON(w, http.StatusOK, reply{Redirect: target})
 	}
 }
+
+// started stores the ceremony c and answers the script with its ID and the
+// options for navigator.credentials (the begin endpoints' answer).
+func (f *Factor) started(w http.ResponseWriter, r *http.Request, c ceremony, options any) {
+	id, err := f.begin(r.Context(), c)
+	if err != nil {
+		f.unavailable(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, reply{Ceremony: id, PublicKey: options})
+}

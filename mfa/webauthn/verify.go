@@ -91,12 +91,7 @@ func (f *Factor) verifyBegin(w http.ResponseWriter, r *http.Request) {
 		f.unavailable(w, r, err)
 		return
 	}
-	id, err := f.begin(r.Context(), ceremony{Kind: kindVerify, Bound: boundTo(a.Session), Data: *sd})
-	if err != nil {
-		f.unavailable(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, reply{Ceremony: id, PublicKey: assertion.Response})
+	f.started(w, r, ceremony{Kind: kindVerify, Bound: boundTo(a.Session), Data: *sd}, assertion.Response)
 }
 
 // verifyFinish checks the assertion and, when it holds, records the factor
