@@ -54,16 +54,7 @@ func webhookMAC(secret, ts string, body []byte) []byte {
 // time, and that its time is within tolerance of now; relays (and tests)
 // use it.
 func VerifyWebhook(secret, header string, body []byte, now time.Time, tolerance time.Duration) error {
-	var ts, sig string
-	for part := range strings.SplitSeq(header, ",") {
-		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
-		switch k {
-		case "t":
-			ts = v
-		case "v1":
-			sig = v
-		}
-	}
+	ts, sig := webhookFields(header)
 	unix, err := strconv.ParseInt(ts, 10, 64)
 	got, herr := hex.DecodeString(sig)
 	if err != nil || herr != nil {
@@ -121,4 +112,19 @@ func (f *Factor) postWebhook(ctx context.Context, body []byte, sent time.Time) e
 		return fmt.Errorf("webhook answered %s", resp.Status)
 	}
 	return nil
+}
+
+// webhookFields reads the t and v1 fields of a WebhookHeader value; spacing,
+// order and unknown fields do not matter.
+func webhookFields(header string) (ts, sig string) {
+	for part := range strings.SplitSeq(header, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+		switch k {
+		case "t":
+			ts = v
+		case "v1":
+			sig = v
+		}
+	}
+	return ts, sig
 }
