@@ -26,7 +26,7 @@ const (
 
 // MFA is what forward-auth needs of the step-up pipeline (mfa.Handler).
 type MFA interface {
-	Decide(ctx context.Context, u store.User, s *session.Session, req policy.Requirement) (policy.Decision, error)
+	Decide(ctx context.Context, u store.User, s *session.Session, req policy.Requirement) (policy.Decision, policy.Subject, error)
 	StepUpURL(u store.User, req policy.Requirement, d policy.Decision, app, ret string) (string, error)
 }
 
@@ -115,17 +115,13 @@ func (h *Handler) decide(r *http.Request, t Target) verdict {
 		return verdict{kind: allow, rule: rule, user: u, groups: names}
 	}
 	req := policy.Requirement{Mode: policy.Required, MaxAge: rule.MaxMFAAge, Groups: rule.Groups}
-	d, err := h.MFA.Decide(ctx, u, s, req)
+	d, sub, err := h.MFA.Decide(ctx, u, s, req)
 	if err != nil {
 		return verdict{kind: unavailable, rule: rule, err: err}
 	}
 	switch d.Outcome {
 	case policy.Allow:
-		gs, err := h.Store.UserGroups(ctx, u.ID)
-		if err != nil {
-			return verdict{kind: unavailable, rule: rule, err: err}
-		}
-		return verdict{kind: allow, rule: rule, user: u, groups: groupNames(gs)}
+		return verdict{kind: allow, rule: rule, user: u, groups: sub.Groups}
 	case policy.Deny:
 		return verdict{kind: deny, rule: rule, user: u, reason: d.Reason}
 	}

@@ -192,15 +192,17 @@ func (h *Handler) Subject(ctx context.Context, u store.User, s *session.Session)
 	return sub, nil
 }
 
-// Decide runs the policy for u's session s against req. EnrolOnFirstUse is
-// taken from the handler.
-func (h *Handler) Decide(ctx context.Context, u store.User, s *session.Session, req policy.Requirement) (policy.Decision, error) {
+// Decide runs the policy for u's session s against req, and returns what
+// it knew about the user (groups, enrolled factors), so that a caller
+// needing the groups does not read them again. EnrolOnFirstUse is taken
+// from the handler.
+func (h *Handler) Decide(ctx context.Context, u store.User, s *session.Session, req policy.Requirement) (policy.Decision, policy.Subject, error) {
 	sub, err := h.Subject(ctx, u, s)
 	if err != nil {
-		return policy.Decision{}, err
+		return policy.Decision{}, sub, err
 	}
 	req.EnrolOnFirstUse = h.EnrolOnFirstUse
-	return policy.Decide(req, sub, h.NowTime()), nil
+	return policy.Decide(req, sub, h.NowTime()), sub, nil
 }
 
 // StepUpURL is the local URL that runs the step-up d asks for and then
@@ -235,7 +237,7 @@ type Need struct {
 // the step-up (or enrolment), or the refusal page. It returns false, having
 // written nothing, when the request may go on.
 func (h *Handler) Require(w http.ResponseWriter, r *http.Request, n Need) bool {
-	d, err := h.Decide(r.Context(), n.User, n.Session, n.Requirement)
+	d, _, err := h.Decide(r.Context(), n.User, n.Session, n.Requirement)
 	if err != nil {
 		h.unavailable(w, r, err)
 		return true
