@@ -46,6 +46,7 @@ const (
 	PasswordChanged = "user.password_changed"
 	GroupCreated    = "group.created"
 	GroupDeleted    = "group.deleted"
+	GroupUpdated    = "group.updated"
 	GroupMemberAdd  = "group.member_added"
 	GroupMemberDel  = "group.member_removed"
 	SessionsRevoked = "session.revoked"

@@ -90,6 +90,10 @@ type Users interface {
 	// DeleteUser removes the user, their memberships, folder shares and MFA
 	// enrolments.
 	DeleteUser(ctx context.Context, id int64) error
+	// LockUser returns the user and, inside InTx, keeps any other
+	// transaction from changing it until this one ends, so that a
+	// read-modify-write (a SCIM PATCH, an If-Match check) loses no update.
+	LockUser(ctx context.Context, id int64) (User, error)
 }
 
 // Groups is the group and membership aggregate.
@@ -103,11 +107,26 @@ type Groups interface {
 	ListGroups(ctx context.Context) ([]Group, error)
 	// RenameGroup changes a group's name. ErrConflict if taken.
 	RenameGroup(ctx context.Context, id int64, name string) error
+	// UpdateGroup replaces the mutable fields of the group with g.ID (name
+	// and external ID). ErrConflict if the name is taken.
+	UpdateGroup(ctx context.Context, g Group) error
+	// LockGroup returns the group and, inside InTx, keeps any other
+	// transaction from changing it or its membership until this one ends.
+	LockGroup(ctx context.Context, id int64) (Group, error)
 	DeleteGroup(ctx context.Context, id int64) error
-	// AddMember is idempotent: adding a present member is not an error.
+	// AddMember is idempotent: adding a present member is not an error
+	// and changes nothing. An actual change moves the group's Version on.
 	AddMember(ctx context.Context, groupID, userID int64) error
-	// RemoveMember is idempotent.
+	// RemoveMember is idempotent, as AddMember.
 	RemoveMember(ctx context.Context, groupID, userID int64) error
+	// HasMember reports whether the user is a member of the group.
+	HasMember(ctx context.Context, groupID, userID int64) (bool, error)
+	// GroupMembers returns the members of each of the groups, ordered by
+	// user ID, in one query; a group without members has no entry.
+	GroupMembers(ctx context.Context, groupIDs []int64) (map[int64][]Member, error)
+	// GroupsOf returns the groups of each of the users, ordered by name, in
+	// one query; a user without groups has no entry.
+	GroupsOf(ctx context.Context, userIDs []int64) (map[int64][]Group, error)
 	// Members returns the group's users ordered by ID.
 	Members(ctx context.Context, groupID int64) ([]User, error)
 	// UserGroups returns the groups the user belongs to, ordered by name.

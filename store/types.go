@@ -15,25 +15,52 @@ type User struct {
 	Admin                 bool
 	PasswordResetRequired bool
 	Attributes            map[string]string // directory attributes; never nil when read
-	CreatedAt             time.Time
-	LastLoginAt           time.Time // zero: never
-	PasswordChangedAt     time.Time // zero: never
+	// ExternalID is the provisioning client's own identifier (SCIM
+	// externalId); not unique, as each client has its own namespace.
+	ExternalID string
+	// Profile is a JSON document owned by package scim: the attributes a
+	// provisioning client sent that the directory has no column for (name
+	// parts, emails, phone numbers, the enterprise extension, anything
+	// unknown), kept so they can be returned. nil: none.
+	Profile           json.RawMessage
+	CreatedAt         time.Time
+	UpdatedAt         time.Time // set by the store on every change
+	LastLoginAt       time.Time // zero: never
+	PasswordChangedAt time.Time // zero: never
+	// Version counts the changes to the record: 1 when created, one more on
+	// each UpdateUser. SCIM's ETag is made from it.
+	Version int64
 }
 
 // UserFilter selects users for ListUsers. Zero values select everything.
 type UserFilter struct {
-	Email    string // exact, ignoring case
-	Disabled *bool
-	Admin    *bool
-	Offset   int
-	Limit    int // 0: no limit
+	Email      string // exact, ignoring case
+	ExternalID string // exact
+	Disabled   *bool
+	Admin      *bool
+	AfterID    int64 // only users with a larger ID (keyset paging); 0: no bound
+	Offset     int
+	Limit      int // 0: no limit
 }
 
 // Group is a named set of users.
 type Group struct {
-	ID        int64
-	Name      string
-	CreatedAt time.Time
+	ID         int64
+	Name       string
+	ExternalID string // the provisioning client's identifier (SCIM externalId)
+	CreatedAt  time.Time
+	UpdatedAt  time.Time // set by the store on every change, membership included
+	// Version counts the changes to the group: 1 when created, one more on
+	// each rename, update and membership change. SCIM's ETag is made from it.
+	Version int64
+}
+
+// Member is a group member as listings need it: who, without the rest of
+// the user record.
+type Member struct {
+	UserID int64
+	Email  string
+	Name   string
 }
 
 // MemberKind says what a folder member is.

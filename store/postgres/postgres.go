@@ -56,6 +56,7 @@ var Flavor = sqlstore.Flavor{
 	Name:            "postgres",
 	NumberedParams:  true,
 	AbortsTxOnError: true,
+	LockRows:        " FOR UPDATE",
 	IsConflict:      isConflict,
 	IsUnavailable:   isUnavailable,
 }

@@ -65,6 +65,15 @@ func (c *conn) write(ctx context.Context, fn func() error) error {
 	return c.savepoint(ctx, fn)
 }
 
+// lockRows is the suffix of a SELECT that locks what it reads: only
+// inside a transaction, and only where the flavor needs it.
+func (c *conn) lockRows() string {
+	if !c.isTx() {
+		return ""
+	}
+	return c.flavor.LockRows
+}
+
 func (c *conn) fail(op string, err error) error { return c.flavor.wrap(op, err) }
 
 // exec runs a writing statement.

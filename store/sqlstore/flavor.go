@@ -31,6 +31,10 @@ type Flavor struct {
 	// keeps its own per-connection statement cache, and an explicit Prepare
 	// there would defeat a simple-protocol setting meant for a pooler.
 	CacheStatements bool
+	// LockRows is appended to a SELECT that must lock the rows it reads
+	// until the transaction ends (" FOR UPDATE" in PostgreSQL). Empty where
+	// a transaction already excludes every other writer (SQLite).
+	LockRows string
 	// IsConflict reports a unique or foreign-key violation.
 	IsConflict func(error) bool
 	// IsUnavailable reports that the database could not be reached.

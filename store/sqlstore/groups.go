@@ -21,9 +21,11 @@ func name(s string) (string, error) {
 	return s, nil
 }
 
+const groupCols = `id, name, external_id, created_at, updated_at, version`
+
 func scanGroup(s scanner) (store.Group, error) {
 	var g store.Group
-	err := s.Scan(&g.ID, &g.Name, timeCol{&g.CreatedAt})
+	err := s.Scan(&g.ID, &g.Name, &g.ExternalID, timeCol{&g.CreatedAt}, timeCol{&g.UpdatedAt}, &g.Version)
 	return g, err
 }
 
@@ -38,31 +40,33 @@ func (c *conn) CreateGroup(ctx context.Context, g *store.Group) error {
 	if at.IsZero() {
 		at = now()
 	}
-	id, err := c.insert(ctx, op, `INSERT INTO groups (name, name_key, created_at)
-		VALUES (?, ?, ?) RETURNING id`, n, key(n), timeArg(at))
+	ext := strings.TrimSpace(g.ExternalID)
+	id, err := c.insert(ctx, op, `INSERT INTO groups (name, name_key, external_id, created_at,
+		updated_at, version) VALUES (?, ?, ?, ?, ?, 1) RETURNING id`,
+		n, key(n), ext, timeArg(at), timeArg(at))
 	if err != nil {
 		return err
 	}
-	*g = store.Group{ID: id, Name: n, CreatedAt: at}
+	*g = store.Group{ID: id, Name: n, ExternalID: ext, CreatedAt: at, UpdatedAt: at, Version: 1}
 	return nil
 }
 
 // Group returns the group with that ID.
 func (c *conn) Group(ctx context.Context, id int64) (store.Group, error) {
 	return one(ctx, c, fmt.Sprintf("group %d", id), scanGroup,
-		`SELECT id, name, created_at FROM groups WHERE id = ?`, id)
+		`SELECT `+groupCols+` FROM groups WHERE id = ?`, id)
 }
 
 // GroupByName returns the group with that name, ignoring case.
 func (c *conn) GroupByName(ctx context.Context, name string) (store.Group, error) {
 	return one(ctx, c, fmt.Sprintf("group %q", name), scanGroup,
-		`SELECT id, name, created_at FROM groups WHERE name_key = ?`, key(name))
+		`SELECT `+groupCols+` FROM groups WHERE name_key = ?`, key(name))
 }
 
 // ListGroups returns every group ordered by name, ignoring case.
 func (c *conn) ListGroups(ctx context.Context) ([]store.Group, error) {
 	return all(ctx, c, "list groups", scanGroup,
-		`SELECT id, name, created_at FROM groups ORDER BY name_key, id`)
+		`SELECT `+groupCols+` FROM groups ORDER BY name_key, id`)
 }
 
 // RenameGroup changes a group's name.
@@ -72,8 +76,28 @@ func (c *conn) RenameGroup(ctx context.Context, id int64, newName string) error 
 	if err != nil {
 		return c.fail(op, err)
 	}
-	return c.execOne(ctx, op, `UPDATE groups SET name = ?, name_key = ? WHERE id = ?`,
-		n, key(n), id)
+	return c.execOne(ctx, op, `UPDATE groups SET name = ?, name_key = ?, updated_at = ?,
+		version = version + 1 WHERE id = ?`, n, key(n), timeArg(now()), id)
+}
+
+// UpdateGroup replaces the group's name and external ID.
+func (c *conn) UpdateGroup(ctx context.Context, g store.Group) error {
+	op := fmt.Sprintf("update group %d", g.ID)
+	n, err := name(g.Name)
+	if err != nil {
+		return c.fail(op, err)
+	}
+	return c.execOne(ctx, op, `UPDATE groups SET name = ?, name_key = ?, external_id = ?,
+		updated_at = ?, version = version + 1 WHERE id = ?`,
+		n, key(n), strings.TrimSpace(g.ExternalID), timeArg(now()), g.ID)
+}
+
+// LockGroup reads the group, locking its row where the flavor needs it.
+// Every membership change also updates the group's row (touchGroup), so the
+// lock covers the membership too.
+func (c *conn) LockGroup(ctx context.Context, id int64) (store.Group, error) {
+	return one(ctx, c, fmt.Sprintf("lock group %d", id), scanGroup,
+		`SELECT `+groupCols+` FROM groups WHERE id = ?`+c.lockRows(), id)
 }
 
 // DeleteGroup removes the group; the schema cascades to its memberships and
@@ -84,22 +108,128 @@ func (c *conn) DeleteGroup(ctx context.Context, id int64) error {
 
 // AddMember adds a user to a group; adding a present member does nothing.
 func (c *conn) AddMember(ctx context.Context, groupID, userID int64) error {
-	_, err := c.exec(ctx, `INSERT INTO memberships (group_id, user_id) VALUES (?, ?)
+	return c.changeMembers(ctx, fmt.Sprintf("add user %d to group %d", userID, groupID), groupID,
+		`INSERT INTO memberships (group_id, user_id) VALUES (?, ?)
 		ON CONFLICT (group_id, user_id) DO NOTHING`, groupID, userID)
-	if err != nil {
-		return c.fail(fmt.Sprintf("add user %d to group %d", userID, groupID), err)
-	}
-	return nil
 }
 
 // RemoveMember removes a user from a group, if present.
 func (c *conn) RemoveMember(ctx context.Context, groupID, userID int64) error {
-	_, err := c.exec(ctx, `DELETE FROM memberships WHERE group_id = ? AND user_id = ?`,
-		groupID, userID)
+	return c.changeMembers(ctx, fmt.Sprintf("remove user %d from group %d", userID, groupID), groupID,
+		`DELETE FROM memberships WHERE group_id = ? AND user_id = ?`, groupID, userID)
+}
+
+// HasMember reports whether the user is in the group.
+func (c *conn) HasMember(ctx context.Context, groupID, userID int64) (bool, error) {
+	var n int
+	err := c.queryRow(ctx, `SELECT COUNT(*) FROM memberships WHERE group_id = ? AND user_id = ?`,
+		groupID, userID).Scan(&n)
 	if err != nil {
-		return c.fail(fmt.Sprintf("remove user %d from group %d", userID, groupID), err)
+		return false, c.fail(fmt.Sprintf("is user %d in group %d", userID, groupID), err)
+	}
+	return n > 0, nil
+}
+
+// changeMembers runs one membership statement and, when it changed a row,
+// moves the group's version on in the same transaction.
+func (c *conn) changeMembers(ctx context.Context, op string, groupID int64, query string, args ...any) error {
+	err := c.atomic(ctx, func(c *conn) error {
+		res, err := c.exec(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		_, err = c.exec(ctx, `UPDATE groups SET updated_at = ?, version = version + 1 WHERE id = ?`,
+			timeArg(now()), groupID)
+		return err
+	})
+	if err != nil {
+		return c.fail(op, err)
 	}
 	return nil
+}
+
+// GroupMembers returns the members of each group in one query.
+func (c *conn) GroupMembers(ctx context.Context, groupIDs []int64) (map[int64][]store.Member, error) {
+	type row struct {
+		group int64
+		m     store.Member
+	}
+	out := make(map[int64][]store.Member)
+	for chunk := range chunks(groupIDs) {
+		rows, err := all(ctx, c, "members of groups", func(s scanner) (row, error) {
+			var r row
+			err := s.Scan(&r.group, &r.m.UserID, &r.m.Email, &r.m.Name)
+			return r, err
+		}, `SELECT m.group_id, u.id, u.email, u.name FROM memberships m JOIN users u ON u.id = m.user_id
+			WHERE m.group_id IN (`+placeholders(len(chunk))+`) ORDER BY m.group_id, u.id`, int64Args(chunk)...)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[r.group] = append(out[r.group], r.m)
+		}
+	}
+	return out, nil
+}
+
+// GroupsOf returns the groups of each user in one query.
+func (c *conn) GroupsOf(ctx context.Context, userIDs []int64) (map[int64][]store.Group, error) {
+	type row struct {
+		user int64
+		g    store.Group
+	}
+	out := make(map[int64][]store.Group)
+	for chunk := range chunks(userIDs) {
+		rows, err := all(ctx, c, "groups of users", func(s scanner) (row, error) {
+			var r row
+			err := s.Scan(&r.user, &r.g.ID, &r.g.Name, &r.g.ExternalID, timeCol{&r.g.CreatedAt},
+				timeCol{&r.g.UpdatedAt}, &r.g.Version)
+			return r, err
+		}, `SELECT m.user_id, `+prefixed("g.", groupCols)+` FROM memberships m
+			JOIN groups g ON g.id = m.group_id
+			WHERE m.user_id IN (`+placeholders(len(chunk))+`) ORDER BY m.user_id, g.name_key, g.id`,
+			int64Args(chunk)...)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[r.user] = append(out[r.user], r.g)
+		}
+	}
+	return out, nil
+}
+
+// maxInList bounds the IDs in one IN list, below SQLite's and PostgreSQL's
+// limits on parameters.
+const maxInList = 500
+
+// chunks yields ids in slices of at most maxInList.
+func chunks(ids []int64) func(yield func([]int64) bool) {
+	return func(yield func([]int64) bool) {
+		for len(ids) > 0 {
+			n := min(len(ids), maxInList)
+			if !yield(ids[:n]) {
+				return
+			}
+			ids = ids[n:]
+		}
+	}
+}
+
+// placeholders is "?, ?, ..." with n marks.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+func int64Args(ids []int64) []any {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return args
 }
 
 // Members returns the group's users ordered by ID; ErrNotFound when there
@@ -121,7 +251,7 @@ func (c *conn) UserGroups(ctx context.Context, userID int64) ([]store.Group, err
 	// One round trip (it is on every sign-in): the user's row left-joined
 	// to their groups, so no row means no such user and a row of NULLs
 	// means no groups.
-	rows, err := all(ctx, c, op, scanMaybeGroup, `SELECT g.id, g.name, g.created_at
+	rows, err := all(ctx, c, op, scanMaybeGroup, `SELECT `+prefixed("g.", groupCols)+`
 		FROM users u LEFT JOIN memberships m ON m.user_id = u.id LEFT JOIN groups g ON g.id = m.group_id
 		WHERE u.id = ? ORDER BY g.name_key, g.id`, userID)
 	if err != nil {
@@ -142,12 +272,12 @@ func (c *conn) UserGroups(ctx context.Context, userID int64) ([]store.Group, err
 // scanMaybeGroup scans a group of a LEFT JOIN, the zero Group for NULLs.
 func scanMaybeGroup(s scanner) (store.Group, error) {
 	var (
-		id   sql.NullInt64
-		name sql.NullString
-		g    store.Group
+		id, version sql.NullInt64
+		name, ext   sql.NullString
+		g           store.Group
 	)
-	err := s.Scan(&id, &name, timeCol{&g.CreatedAt})
-	g.ID, g.Name = id.Int64, name.String
+	err := s.Scan(&id, &name, &ext, timeCol{&g.CreatedAt}, timeCol{&g.UpdatedAt}, &version)
+	g.ID, g.Name, g.ExternalID, g.Version = id.Int64, name.String, ext.String, version.Int64
 	return g, err
 }
 

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -11,13 +12,15 @@ import (
 )
 
 const userCols = `id, email, name, password_hash, disabled, admin, password_reset_required,
-	attributes, created_at, last_login_at, password_changed_at`
+	attributes, external_id, profile, created_at, updated_at, last_login_at, password_changed_at,
+	version`
 
 func scanUser(s scanner) (store.User, error) {
 	var u store.User
 	err := s.Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.Disabled, &u.Admin,
-		&u.PasswordResetRequired, mapCol{&u.Attributes}, timeCol{&u.CreatedAt},
-		timeCol{&u.LastLoginAt}, timeCol{&u.PasswordChangedAt})
+		&u.PasswordResetRequired, mapCol{&u.Attributes}, &u.ExternalID, rawCol{&u.Profile},
+		timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, timeCol{&u.LastLoginAt},
+		timeCol{&u.PasswordChangedAt}, &u.Version)
 	return u, err
 }
 
@@ -28,6 +31,12 @@ func normUser(u store.User) (store.User, error) {
 		return u, errors.New("user email is empty")
 	}
 	u.Attributes = normMap(u.Attributes)
+	u.ExternalID = strings.TrimSpace(u.ExternalID)
+	if len(u.Profile) == 0 {
+		u.Profile = nil
+	} else if !json.Valid(u.Profile) {
+		return u, errBadProfile
+	}
 	u.CreatedAt = normTime(u.CreatedAt)
 	u.LastLoginAt = normTime(u.LastLoginAt)
 	u.PasswordChangedAt = normTime(u.PasswordChangedAt)
@@ -44,12 +53,15 @@ func (c *conn) CreateUser(ctx context.Context, u *store.User) error {
 	if n.CreatedAt.IsZero() {
 		n.CreatedAt = now()
 	}
+	n.UpdatedAt, n.Version = n.CreatedAt, 1
 	n.ID, err = c.insert(ctx, op, `INSERT INTO users (email, email_key, name, password_hash,
-		disabled, admin, password_reset_required, attributes, created_at, last_login_at,
-		password_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		disabled, admin, password_reset_required, attributes, external_id, profile, created_at,
+		updated_at, last_login_at, password_changed_at, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) RETURNING id`,
 		n.Email, key(n.Email), n.Name, n.PasswordHash, n.Disabled, n.Admin,
-		n.PasswordResetRequired, mapArg(n.Attributes), timeArg(n.CreatedAt),
-		timeArg(n.LastLoginAt), timeArg(n.PasswordChangedAt))
+		n.PasswordResetRequired, mapArg(n.Attributes), n.ExternalID, profileArg(n.Profile),
+		timeArg(n.CreatedAt), timeArg(n.UpdatedAt), timeArg(n.LastLoginAt),
+		timeArg(n.PasswordChangedAt))
 	if err != nil {
 		return err
 	}
@@ -89,6 +101,12 @@ func userWhere(f store.UserFilter) (string, []any) {
 	if f.Email != "" {
 		conds, args = append(conds, "email_key = ?"), append(args, key(f.Email))
 	}
+	if f.ExternalID != "" {
+		conds, args = append(conds, "external_id = ?"), append(args, f.ExternalID)
+	}
+	if f.AfterID > 0 {
+		conds, args = append(conds, "id > ?"), append(args, f.AfterID)
+	}
 	if f.Disabled != nil {
 		conds, args = append(conds, "disabled = ?"), append(args, *f.Disabled)
 	}
@@ -119,8 +137,8 @@ func limitOffset(limit, offset int) (string, []any) {
 	return "", nil
 }
 
-// UpdateUser replaces every field of the user with u.ID but its ID and
-// CreatedAt.
+// UpdateUser replaces every field of the user with u.ID but its ID,
+// CreatedAt, UpdatedAt and Version, which the store sets.
 func (c *conn) UpdateUser(ctx context.Context, u store.User) error {
 	op := fmt.Sprintf("update user %d", u.ID)
 	n, err := normUser(u)
@@ -129,10 +147,27 @@ func (c *conn) UpdateUser(ctx context.Context, u store.User) error {
 	}
 	return c.execOne(ctx, op, `UPDATE users SET email = ?, email_key = ?, name = ?,
 		password_hash = ?, disabled = ?, admin = ?, password_reset_required = ?, attributes = ?,
-		last_login_at = ?, password_changed_at = ? WHERE id = ?`,
+		external_id = ?, profile = ?, last_login_at = ?, password_changed_at = ?,
+		updated_at = ?, version = version + 1 WHERE id = ?`,
 		n.Email, key(n.Email), n.Name, n.PasswordHash, n.Disabled, n.Admin,
-		n.PasswordResetRequired, mapArg(n.Attributes), timeArg(n.LastLoginAt),
-		timeArg(n.PasswordChangedAt), n.ID)
+		n.PasswordResetRequired, mapArg(n.Attributes), n.ExternalID, profileArg(n.Profile),
+		timeArg(n.LastLoginAt), timeArg(n.PasswordChangedAt), timeArg(now()), n.ID)
+}
+
+// LockUser reads the user, locking its row where the flavor needs it.
+func (c *conn) LockUser(ctx context.Context, id int64) (store.User, error) {
+	return one(ctx, c, fmt.Sprintf("lock user %d", id), scanUser,
+		`SELECT `+userCols+` FROM users WHERE id = ?`+c.lockRows(), id)
+}
+
+var errBadProfile = errors.New("user profile is not valid JSON")
+
+// profileArg stores an empty profile as NULL; normUser has checked it.
+func profileArg(p json.RawMessage) any {
+	if len(p) == 0 {
+		return nil
+	}
+	return string(p)
 }
 
 // DeleteUser removes the user; the schema cascades to their memberships,

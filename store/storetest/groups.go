@@ -79,7 +79,8 @@ func testGroupRename(t *testing.T, s store.Store) {
 	must(t, s.RenameGroup(ctx(t), g.ID, "Developers"))
 	got, err := s.GroupByName(ctx(t), "developers")
 	must(t, err)
-	equal(t, "renamed", got, store.Group{ID: g.ID, Name: "Developers", CreatedAt: g.CreatedAt})
+	equal(t, "renamed", got, store.Group{ID: g.ID, Name: "Developers", CreatedAt: g.CreatedAt,
+		UpdatedAt: got.UpdatedAt, Version: 2})
 	_, err = s.GroupByName(ctx(t), "Dev")
 	wantErr(t, err, store.ErrNotFound)
 	wantErr(t, s.RenameGroup(ctx(t), g.ID, "OPS"), store.ErrConflict)
@@ -98,7 +99,7 @@ func testGroupMembers(t *testing.T, s store.Store) {
 	equal(t, "members by ID", members, []store.User{a, b})
 	groups, err := s.UserGroups(ctx(t), a.ID)
 	must(t, err)
-	equal(t, "groups by name", groups, []store.Group{eta, zeta})
+	equal(t, "groups by name", ids(groups, groupID), []int64{eta.ID, zeta.ID})
 	none, err := s.UserGroups(ctx(t), c.ID)
 	must(t, err)
 	equal(t, "groups of a non-member", len(none), 0)

@@ -28,7 +28,7 @@ import (
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	for _, group := range [][]test{
 		userTests, groupTests, folderTests, appTests, idpTests, credentialTests,
-		enrolmentTests, eventTests, signingKeyTests, txTests,
+		enrolmentTests, eventTests, signingKeyTests, txTests, provisioningTests,
 	} {
 		for _, tc := range group {
 			t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -95,11 +96,15 @@ func testUserUpdate(t *testing.T, s store.Store) {
 	u.Disabled, u.Admin, u.PasswordResetRequired = true, true, true
 	u.Attributes = map[string]string{"b": "2"}
 	u.LastLoginAt, u.PasswordChangedAt = time.Time{}, ts
-	u.CreatedAt = ts // not mutable: ignored
+	u.ExternalID, u.Profile = " ext-1 ", json.RawMessage(`{"name":{"givenName":"Carol"}}`)
+	u.CreatedAt, u.UpdatedAt, u.Version = ts, ts, 7 // not mutable: ignored
+	before := time.Now()
 	must(t, s.UpdateUser(ctx(t), u))
 	got, err := s.UserByEmail(ctx(t), "carol@EXAMPLE.org")
 	must(t, err)
-	u.CreatedAt, u.PasswordChangedAt = created, kept(ts)
+	within(t, "UpdatedAt", got.UpdatedAt, before, time.Now())
+	u.CreatedAt, u.PasswordChangedAt, u.UpdatedAt, u.Version = created, kept(ts), got.UpdatedAt, 2
+	u.ExternalID = "ext-1"
 	equal(t, "updated user", got, u)
 	_, err = s.UserByEmail(ctx(t), "carol@example.com")
 	wantErr(t, err, store.ErrNotFound)

@@ -1,0 +1,199 @@
+package storetest
+
+import (
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/store"
+)
+
+// provisioningTests cover what SCIM relies on: versions that move on with
+// every change, external IDs, profiles, batch reads and row locks.
+var provisioningTests = []test{
+	{"UserProvisioningFields", testUserProvisioningFields},
+	{"UserBadProfile", testUserBadProfile},
+	{"ListUsersByExternalIDAndAfterID", testListUsersByExternalIDAndAfterID},
+	{"GroupVersionMovesOnMembership", testGroupVersionMovesOnMembership},
+	{"GroupUpdate", testGroupUpdate},
+	{"GroupMembersAndGroupsOf", testGroupMembersAndGroupsOf},
+	{"LockGroupSerialisesReadModifyWrite", testLockGroupSerialises},
+	{"LockUserSerialisesReadModifyWrite", testLockUserSerialises},
+}
+
+func testUserProvisioningFields(t *testing.T, s store.Store) {
+	u := store.User{Email: "p@example.com", ExternalID: " 00u1 ",
+		Profile: json.RawMessage(`{"emails":[{"value":"p@example.com","primary":true}]}`)}
+	must(t, s.CreateUser(ctx(t), &u))
+	equal(t, "Version", u.Version, int64(1))
+	equal(t, "UpdatedAt", u.UpdatedAt, u.CreatedAt)
+	equal(t, "ExternalID", u.ExternalID, "00u1")
+	got, err := s.User(ctx(t), u.ID)
+	must(t, err)
+	equal(t, "read back", got, u)
+	locked, err := s.LockUser(ctx(t), u.ID)
+	must(t, err)
+	equal(t, "LockUser outside a transaction", locked, u)
+	_, err = s.LockUser(ctx(t), u.ID+1000)
+	wantErr(t, err, store.ErrNotFound)
+	for want := int64(2); want <= 3; want++ {
+		must(t, s.UpdateUser(ctx(t), got))
+		got, err = s.User(ctx(t), u.ID)
+		must(t, err)
+		equal(t, "Version after update", got.Version, want)
+	}
+	got.Profile = nil
+	must(t, s.UpdateUser(ctx(t), got))
+	got, err = s.User(ctx(t), u.ID)
+	must(t, err)
+	equal(t, "cleared profile", len(got.Profile), 0)
+}
+
+func testUserBadProfile(t *testing.T, s store.Store) {
+	wantPlainErr(t, s.CreateUser(ctx(t), &store.User{Email: "x@example.com", Profile: json.RawMessage(`{"a":`)}))
+	u := newUser(t, s, "y@example.com")
+	u.Profile = json.RawMessage(`nope`)
+	wantPlainErr(t, s.UpdateUser(ctx(t), u))
+	got, err := s.User(ctx(t), u.ID)
+	must(t, err)
+	equal(t, "unchanged version", got.Version, int64(1))
+}
+
+func testListUsersByExternalIDAndAfterID(t *testing.T, s store.Store) {
+	var made []store.User
+	for i, ext := range []string{"e1", "e2", "e1", ""} {
+		u := store.User{Email: string(rune('a'+i)) + "@example.com", ExternalID: ext}
+		must(t, s.CreateUser(ctx(t), &u))
+		made = append(made, u)
+	}
+	got, total, err := s.ListUsers(ctx(t), store.UserFilter{ExternalID: "e1"})
+	must(t, err)
+	equal(t, "total", total, 2)
+	equal(t, "by external ID", ids(got, userID), []int64{made[0].ID, made[2].ID})
+	got, total, err = s.ListUsers(ctx(t), store.UserFilter{AfterID: made[1].ID, Limit: 1})
+	must(t, err)
+	equal(t, "total after", total, 2)
+	equal(t, "page after", ids(got, userID), []int64{made[2].ID})
+}
+
+func testGroupVersionMovesOnMembership(t *testing.T, s store.Store) {
+	u, g := newUser(t, s, "a@example.com"), newGroup(t, s, "G")
+	equal(t, "created", g.Version, int64(1))
+	version := func() int64 {
+		t.Helper()
+		got, err := s.Group(ctx(t), g.ID)
+		must(t, err)
+		return got.Version
+	}
+	in, err := s.HasMember(ctx(t), g.ID, u.ID)
+	must(t, err)
+	equal(t, "member before add", in, false)
+	must(t, s.AddMember(ctx(t), g.ID, u.ID))
+	equal(t, "after add", version(), int64(2))
+	in, err = s.HasMember(ctx(t), g.ID, u.ID)
+	must(t, err)
+	equal(t, "member after add", in, true)
+	must(t, s.AddMember(ctx(t), g.ID, u.ID))
+	equal(t, "after a repeated add", version(), int64(2))
+	must(t, s.RemoveMember(ctx(t), g.ID, u.ID))
+	equal(t, "after remove", version(), int64(3))
+	must(t, s.RemoveMember(ctx(t), g.ID, u.ID))
+	equal(t, "after a repeated remove", version(), int64(3))
+	wantErr(t, s.AddMember(ctx(t), g.ID, u.ID+1000), store.ErrConflict)
+	equal(t, "after a failed add", version(), int64(3))
+}
+
+func testGroupUpdate(t *testing.T, s store.Store) {
+	g := store.Group{Name: "Eng", ExternalID: "x1"}
+	must(t, s.CreateGroup(ctx(t), &g))
+	newGroup(t, s, "Ops")
+	before := time.Now()
+	must(t, s.UpdateGroup(ctx(t), store.Group{ID: g.ID, Name: " Engineering ", ExternalID: "x2"}))
+	got, err := s.Group(ctx(t), g.ID)
+	must(t, err)
+	within(t, "UpdatedAt", got.UpdatedAt, before, time.Now())
+	equal(t, "updated", got, store.Group{ID: g.ID, Name: "Engineering", ExternalID: "x2",
+		CreatedAt: g.CreatedAt, UpdatedAt: got.UpdatedAt, Version: 2})
+	wantErr(t, s.UpdateGroup(ctx(t), store.Group{ID: g.ID, Name: "ops"}), store.ErrConflict)
+	wantErr(t, s.UpdateGroup(ctx(t), store.Group{ID: g.ID + 1000, Name: "Z"}), store.ErrNotFound)
+	wantPlainErr(t, s.UpdateGroup(ctx(t), store.Group{ID: g.ID, Name: " "}))
+	_, err = s.LockGroup(ctx(t), g.ID+1000)
+	wantErr(t, err, store.ErrNotFound)
+}
+
+func testGroupMembersAndGroupsOf(t *testing.T, s store.Store) {
+	a, b, c := newUser(t, s, "a@example.com"), newUser(t, s, "b@example.com"), newUser(t, s, "c@example.com")
+	x, y, empty := newGroup(t, s, "x"), newGroup(t, s, "Y"), newGroup(t, s, "empty")
+	for _, m := range [][2]int64{{x.ID, b.ID}, {x.ID, a.ID}, {y.ID, a.ID}} {
+		must(t, s.AddMember(ctx(t), m[0], m[1]))
+	}
+	members, err := s.GroupMembers(ctx(t), []int64{x.ID, y.ID, empty.ID, 9999})
+	must(t, err)
+	equal(t, "members", members, map[int64][]store.Member{
+		x.ID: {{UserID: a.ID, Email: a.Email}, {UserID: b.ID, Email: b.Email}},
+		y.ID: {{UserID: a.ID, Email: a.Email}},
+	})
+	groups, err := s.GroupsOf(ctx(t), []int64{a.ID, b.ID, c.ID})
+	must(t, err)
+	equal(t, "groups of a", ids(groups[a.ID], groupID), []int64{x.ID, y.ID})
+	equal(t, "groups of b", ids(groups[b.ID], groupID), []int64{x.ID})
+	equal(t, "users without groups", len(groups[c.ID]), 0)
+	none, err := s.GroupMembers(ctx(t), nil)
+	must(t, err)
+	equal(t, "no groups asked", len(none), 0)
+}
+
+// testLockGroupSerialises has several transactions each read a group's
+// external ID and append to it: with the lock none of the appends is lost.
+func testLockGroupSerialises(t *testing.T, s store.Store) {
+	g := newGroup(t, s, "G")
+	appendAll(t, 4, func(i int) error {
+		return s.InTx(ctx(t), func(tx store.Tx) error {
+			got, err := tx.LockGroup(ctx(t), g.ID)
+			if err != nil {
+				return err
+			}
+			time.Sleep(20 * time.Millisecond) // widen the window a lost update needs
+			got.ExternalID += "x"
+			return tx.UpdateGroup(ctx(t), got)
+		})
+	})
+	got, err := s.Group(ctx(t), g.ID)
+	must(t, err)
+	equal(t, "external ID after concurrent appends", got.ExternalID, "xxxx")
+}
+
+func testLockUserSerialises(t *testing.T, s store.Store) {
+	u := newUser(t, s, "u@example.com")
+	appendAll(t, 4, func(i int) error {
+		return s.InTx(ctx(t), func(tx store.Tx) error {
+			got, err := tx.LockUser(ctx(t), u.ID)
+			if err != nil {
+				return err
+			}
+			time.Sleep(20 * time.Millisecond)
+			got.Name += "x"
+			return tx.UpdateUser(ctx(t), got)
+		})
+	})
+	got, err := s.User(ctx(t), u.ID)
+	must(t, err)
+	equal(t, "name after concurrent appends", got.Name, "xxxx")
+	equal(t, "version", got.Version, int64(5))
+}
+
+// appendAll runs fn n times concurrently and fails on any error.
+func appendAll(t *testing.T, n int, fn func(i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() { errs <- fn(i) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		must(t, err)
+	}
+}
