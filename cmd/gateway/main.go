@@ -53,6 +53,7 @@ Commands:
   apps refresh [NAME] [--json]
   keys list [--json]
   keys rotate [--now] [--force] [--json]
+  api scim-token NAME [--revoke] [--json]
   users reset-mfa EMAIL [--json]
   authenticator enroll URL [--key FILE] [--name N] [--json]
   authenticator listen [--once] [--auto-approve-number NN, tests only] | approve --number NN | deny [--challenge ID] [--wait D] [--key FILE] [--json]
@@ -107,6 +108,8 @@ func dispatch(ctx context.Context, args []string, e env) error {
 		return c.apps(ctx, rest)
 	case "keys":
 		return c.keys(ctx, rest)
+	case "api":
+		return c.api(ctx, rest)
 	case "authenticator":
 		return c.authenticator(ctx, rest)
 	case "version":

@@ -53,6 +53,7 @@ func (s *Server) mount(ctx context.Context) error {
 	if err := s.mountForwardAuth(mux, render); err != nil {
 		return err
 	}
+	s.mountSCIM(mux)
 
 	metrics := web.NewMetrics(s.Registry)
 	headers := web.SecurityHeaders(web.HeaderOptions{HSTS: secure})
