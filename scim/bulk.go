@@ -3,6 +3,7 @@ package scim
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -37,13 +38,15 @@ type bulkResult struct {
 // forward references work; one that never resolves fails. After
 // failOnErrors failures the rest are not run.
 func (h *Handler) bulk(c *call) error {
-	raw, err := io.ReadAll(io.LimitReader(c.r.Body, maxPayloadSize+1))
+	limit := h.payloadLimit()
+	raw, err := io.ReadAll(io.LimitReader(c.r.Body, limit+1))
+	var tooBig *http.MaxBytesError
+	if int64(len(raw)) > limit || errors.As(err, &tooBig) {
+		return &Error{Status: http.StatusRequestEntityTooLarge,
+			Detail: fmt.Sprintf("the bulk request exceeds maxPayloadSize (%d bytes)", limit)}
+	}
 	if err != nil {
 		return err
-	}
-	if len(raw) > maxPayloadSize {
-		return &Error{Status: http.StatusRequestEntityTooLarge,
-			Detail: fmt.Sprintf("the bulk request exceeds maxPayloadSize (%d bytes)", maxPayloadSize)}
 	}
 	var req struct {
 		FailOnErrors int      `json:"failOnErrors"`

@@ -88,3 +88,29 @@ func TestBulkFailOnErrorsAndLimits(t *testing.T) {
 	s.do(t, "POST", "/scim/v2/Bulk", `{"Operations":`).want(t, http.StatusBadRequest)
 	s.do(t, "GET", "/scim/v2/Bulk", "").want(t, http.StatusMethodNotAllowed)
 }
+
+// TestBulkPayloadFollowsBodyLimit: with a gateway body limit under 1 MiB,
+// the advertised maxPayloadSize is that limit, and it is what is enforced.
+func TestBulkPayloadFollowsBodyLimit(t *testing.T) {
+	s := newServer(t, backends[0].open(t))
+	s.h.MaxBody = 4096
+	r := s.do(t, "GET", "/scim/v2/ServiceProviderConfig", "").want(t, http.StatusOK)
+	if got := r.body["bulk"].(map[string]any)["maxPayloadSize"]; got != float64(4096) {
+		t.Fatalf("advertised maxPayloadSize %v, want 4096", got)
+	}
+	big := `{"Operations":[{"method":"POST","path":"/Users","bulkId":"x","data":{"userName":"` + strings.Repeat("a", 5000) + `"}}]}`
+	if r := s.do(t, "POST", "/scim/v2/Bulk", big); r.status != http.StatusRequestEntityTooLarge || !strings.Contains(r.str("detail"), "4096") {
+		t.Fatalf("over the body limit: %d %s", r.status, r.raw)
+	}
+}
+
+// TestEntraOptInFlag: Entra ID's tenant URL may carry ?aadOptscim062020,
+// which must not disturb routing or the query.
+func TestEntraOptInFlag(t *testing.T) {
+	s := newServer(t, backends[0].open(t))
+	createUser(t, s, "flag@example.com")
+	r := s.do(t, "GET", "/scim/v2/Users?aadOptscim062020&filter="+strings.ReplaceAll(`userName eq "flag@example.com"`, " ", "%20"), "").want(t, http.StatusOK)
+	if r.body["totalResults"] != float64(1) {
+		t.Fatalf("%s", r.raw)
+	}
+}

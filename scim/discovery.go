@@ -73,7 +73,7 @@ func (h *Handler) serviceProviderConfig() map[string]any {
 		"schemas":          []string{spcSchema},
 		"documentationUri": docsURL,
 		"patch":            supported,
-		"bulk":             map[string]any{"supported": true, "maxOperations": maxOperations, "maxPayloadSize": maxPayloadSize},
+		"bulk":             map[string]any{"supported": true, "maxOperations": maxOperations, "maxPayloadSize": h.payloadLimit()},
 		"filter":           map[string]any{"supported": true, "maxResults": maxResults},
 		"changePassword":   supported,
 		"sort":             supported,

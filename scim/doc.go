@@ -79,6 +79,7 @@
 //   - Bulk (RFC 7644 §3.7) runs each operation as its own request in its
 //     own transaction, in order; a forward bulkId reference waits until
 //     the other operations have run. maxOperations 1000 and maxPayloadSize
-//     1 MiB; beyond either, 413.
+//     1 MiB, or the gateway's max_body_bytes when smaller, so that what is
+//     advertised can be sent; beyond either, 413.
 //   - /Me is 501: SCIM clients here are provisioning systems, not users.
 package scim

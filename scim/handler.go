@@ -44,6 +44,10 @@ type Handler struct {
 	MaxScan int
 	// TokenKey is the HMAC key bearer tokens are hashed with.
 	TokenKey []byte
+	// MaxBody is the gateway's limit on request bodies (max_body_bytes);
+	// the bulk maxPayloadSize advertised and enforced is no larger. 0: no
+	// such limit.
+	MaxBody int64
 
 	tokens tokenCache
 }
@@ -228,6 +232,15 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		h.Logger.Error("scim request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	h.write(w, e.Status, e.body())
+}
+
+// payloadLimit is the bulk maxPayloadSize: 1 MiB, or the gateway's body
+// limit when that is smaller, so that what is advertised can be sent.
+func (h *Handler) payloadLimit() int64 {
+	if h.MaxBody > 0 && h.MaxBody < maxPayloadSize {
+		return h.MaxBody
+	}
+	return maxPayloadSize
 }
 
 func (h *Handler) now() time.Time {

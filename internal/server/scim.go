@@ -16,6 +16,7 @@ func SCIMTokenKey(m *keys.Master) []byte { return m.Derive("scim token", 32) }
 // when enterprise.cid is set.
 func (s *Server) mountSCIM(mux *http.ServeMux) {
 	h := &scim.Handler{Store: s.Store, Sessions: s.Sessions, Hasher: s.Hasher, Logger: s.Logger, Now: s.now,
-		BaseURL: s.Config.BaseURL, CID: s.Config.Enterprise.CID, TokenKey: SCIMTokenKey(s.Master)}
+		BaseURL: s.Config.BaseURL, CID: s.Config.Enterprise.CID, TokenKey: SCIMTokenKey(s.Master),
+		MaxBody: s.Config.MaxBodyBytes}
 	h.Mount(mux)
 }
