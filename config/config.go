@@ -96,7 +96,18 @@ type Admin struct {
 
 // Enterprise configures the LastPass-compatible Enterprise API.
 type Enterprise struct {
+	// CID is the company ID clients send; empty means the one
+	// `gateway api enterprise-secret` chose.
 	CID string `yaml:"cid"`
+	// TimeZone is the zone of the API's times, reporting's included
+	// (LastPass reports in US/Eastern).
+	TimeZone string `yaml:"time_zone"`
+	// RateLimit is how many requests a second one client IP may make on
+	// one node before 429.
+	RateLimit int `yaml:"rate_limit"`
+	// MaxBodyBytes bounds a request body (batchadd of 10,000 users is
+	// about 1.5 MB); it replaces max_body_bytes for the API's paths.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 }
 
 // SAML configures the SAML identity provider.
@@ -205,6 +216,7 @@ func Defaults() Config {
 		DataDir:         "./data",
 		ShutdownTimeout: Duration(15 * time.Second),
 		MaxBodyBytes:    1 << 20,
+		Enterprise:      Enterprise{TimeZone: "America/New_York", RateLimit: 20, MaxBodyBytes: 32 << 20},
 		Log:             Log{Level: "info", Format: "text"},
 		Sessions: Sessions{
 			Store:           "memory",

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // time zone names work on machines without a zoneinfo database
 )
 
 // check is one validation rule: it returns a problem, or "" when the value
@@ -47,6 +48,9 @@ var checks = []check{
 	{"login.window", func(c *Config) string { return positive(c.Login.Window) }},
 	{"admin.email", func(c *Config) string { return checkEmail(c.Admin.Email) }},
 	{"enterprise.cid", func(c *Config) string { return checkCID(c.Enterprise.CID) }},
+	{"enterprise.time_zone", func(c *Config) string { return checkZone(c.Enterprise.TimeZone) }},
+	{"enterprise.rate_limit", func(c *Config) string { return between(int64(c.Enterprise.RateLimit), 1, 1e6) }},
+	{"enterprise.max_body_bytes", func(c *Config) string { return between(c.Enterprise.MaxBodyBytes, 1024, 1<<30) }},
 	{"saml.entity_id", func(c *Config) string { return checkEntityID(c.SAML.EntityID) }},
 	{"saml.assertion_lifetime", func(c *Config) string { return positive(c.SAML.AssertionLifetime) }},
 	{"saml.clock_skew", func(c *Config) string { return positive(c.SAML.ClockSkew) }},
@@ -240,6 +244,13 @@ func checkEmail(s string) string {
 	local, domain, ok := strings.Cut(s, "@")
 	if !ok || local == "" || domain == "" || strings.ContainsAny(s, " \t\r\n") {
 		return fmt.Sprintf("%q is not an email address", s)
+	}
+	return ""
+}
+
+func checkZone(s string) string {
+	if _, err := time.LoadLocation(s); err != nil || s == "" {
+		return fmt.Sprintf("%q is not a time zone name such as America/New_York or UTC", s)
 	}
 	return ""
 }

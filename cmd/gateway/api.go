@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/portcullis/portcullis/audit"
+	"github.com/portcullis/portcullis/enterprise"
 	"github.com/portcullis/portcullis/internal/server"
 	"github.com/portcullis/portcullis/scim"
 	"github.com/portcullis/portcullis/store"
@@ -20,11 +22,13 @@ const (
 // api issues the credentials of the machine APIs (DESIGN.md §4).
 func (c *cli) api(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usagef("api needs a subcommand: scim-token")
+		return usagef("api needs a subcommand: scim-token or enterprise-secret")
 	}
 	switch sub, rest := args[0], args[1:]; sub {
 	case "scim-token":
 		return c.apiSCIMToken(ctx, rest)
+	case "enterprise-secret":
+		return c.apiEnterpriseSecret(ctx, rest)
 	default:
 		return usagef("unknown api command %q", sub)
 	}
@@ -98,5 +102,58 @@ func (c *cli) revokeSCIMToken(ctx context.Context, st store.Store, name string, 
 		return c.printJSON(map[string]any{"name": name, "revoked": true})
 	}
 	fmt.Fprintf(c.stdout, "Revoked the SCIM token %q.\n", name)
+	return nil
+}
+
+// apiEnterpriseSecret makes a new Enterprise API secret (provhash) and
+// prints it with the company ID; the old secret stops working in the same
+// transaction. The cid is enterprise.cid, else the one chosen before, else
+// a new one, kept with the secret.
+func (c *cli) apiEnterpriseSecret(ctx context.Context, args []string) error {
+	fs := c.flags("api enterprise-secret")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseNone(fs, args); err != nil {
+		return err
+	}
+	st, cfg, err := c.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	m, _, err := server.OpenMaster(cfg)
+	if err != nil {
+		return err
+	}
+	provhash, hash, err := enterprise.NewSecret(server.EnterpriseSecretKey(m))
+	if err != nil {
+		return err
+	}
+	cid := cfg.Enterprise.CID
+	err = st.InTx(ctx, func(tx store.Tx) error {
+		if cid == "" {
+			if old, err := tx.Credential(ctx, store.CredentialEnterprise, enterprise.CredentialName); err == nil {
+				cid = old.ClientID
+			}
+		}
+		if cid == "" {
+			if cid, err = enterprise.NewCID(); err != nil {
+				return err
+			}
+		}
+		cred := store.Credential{Kind: store.CredentialEnterprise, Name: enterprise.CredentialName, ClientID: cid, SecretHash: hash}
+		if err := tx.PutCredential(ctx, &cred); err != nil {
+			return err
+		}
+		return tx.Record(ctx, &audit.Event{Type: enterprise.EventSecretRegenerated, Actor: "cli", Subject: "enterprise",
+			Outcome: audit.Success, Details: map[string]string{"cid": cid}})
+	})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		n, _ := strconv.ParseInt(cid, 10, 64)
+		return c.printJSON(map[string]any{"cid": n, "provhash": provhash})
+	}
+	fmt.Fprintf(c.stdout, "cid: %s\nprovhash: %s\n", cid, provhash)
 	return nil
 }

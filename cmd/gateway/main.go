@@ -54,6 +54,7 @@ Commands:
   keys list [--json]
   keys rotate [--now] [--force] [--json]
   api scim-token NAME [--revoke] [--json]
+  api enterprise-secret [--json]
   users reset-mfa EMAIL [--json]
   authenticator enroll URL [--key FILE] [--name N] [--json]
   authenticator listen [--once] [--auto-approve-number NN, tests only] | approve --number NN | deny [--challenge ID] [--wait D] [--key FILE] [--json]

@@ -16,7 +16,8 @@ import (
 // mount builds the mux with every flow and wraps it in the shared
 // middleware. Outermost first: request id, panic recovery, access log,
 // client IP, then the built-in reverse proxy's host switch (mountProxy),
-// then for the gateway's own routes security headers, body limit, metrics
+// then for the gateway's own routes security headers, body limit
+// (max_body_bytes; the Enterprise API applies its own, larger one), metrics
 // (innermost, because it reads the route pattern the mux sets on the
 // request it is given).
 func (s *Server) mount(ctx context.Context) error {
@@ -54,10 +55,19 @@ func (s *Server) mount(ctx context.Context) error {
 		return err
 	}
 	s.mountSCIM(mux)
+	s.mountEnterprise(mux)
 
 	metrics := web.NewMetrics(s.Registry)
 	headers := web.SecurityHeaders(web.HeaderOptions{HSTS: secure})
-	site := web.Chain(mux, headers, web.LimitBody(cfg.MaxBodyBytes), metrics.Middleware)
+	bounded := web.Chain(mux, headers, web.LimitBody(cfg.MaxBodyBytes), metrics.Middleware)
+	own := web.Chain(mux, headers, metrics.Middleware)
+	site := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ownBodyLimit(r) {
+			own.ServeHTTP(w, r)
+			return
+		}
+		bounded.ServeHTTP(w, r)
+	})
 	front, err := s.mountProxy(site, headers, metrics.Middleware)
 	if err != nil {
 		return err

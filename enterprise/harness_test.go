@@ -1,0 +1,173 @@
+package enterprise
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/portcullis/portcullis/audit"
+	"github.com/portcullis/portcullis/store"
+	"github.com/portcullis/portcullis/store/postgres"
+	"github.com/portcullis/portcullis/store/sqlite"
+	"github.com/portcullis/portcullis/store/storetest"
+)
+
+// backends are the stores behaviour tests run against: SQLite always,
+// PostgreSQL when GATEWAY_TEST_POSTGRES_URL is set.
+var backends = []struct {
+	name string
+	open func(t *testing.T) store.Store
+}{
+	{"sqlite", func(t *testing.T) store.Store {
+		st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "gw.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}},
+	{"postgres", func(t *testing.T) store.Store {
+		st, err := postgres.Open(t.Context(), storetest.PostgresSchema(t, storetest.PostgresURL(t)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}},
+}
+
+func eachBackend(t *testing.T, fn func(t *testing.T, s *server)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { fn(t, newServer(t, b.open(t))) })
+	}
+}
+
+const testCID = "8771312"
+
+var testKey = []byte("0123456789abcdef0123456789abcdef")
+
+// server is a Handler over a real store behind httptest, with a secret.
+type server struct {
+	h        *Handler
+	st       store.Store
+	url      string
+	provhash string
+	rev      *revoker
+}
+
+type revoker struct {
+	mu    sync.Mutex
+	users []int64
+}
+
+func (r *revoker) RevokeUser(_ context.Context, id int64) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.users = append(r.users, id)
+	return 1, nil
+}
+
+func (r *revoker) revoked() []int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]int64(nil), r.users...)
+}
+
+// plainHasher stands in for argon2id, which is slow, with a marked string.
+type plainHasher struct{}
+
+func (plainHasher) Hash(pw string) (string, error) { return "hashed:" + pw, nil }
+
+// resetMFA stands in for mfa.ResetUser: it removes the enrolments and
+// records the event, as that does.
+func resetMFA(ctx context.Context, st store.Store, email, actor string) (store.User, int, error) {
+	var u store.User
+	var n int
+	err := st.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		if u, err = tx.UserByEmail(ctx, email); err != nil {
+			return err
+		}
+		if n, err = tx.DeleteUserEnrolments(ctx, u.ID); err != nil {
+			return err
+		}
+		return tx.Record(ctx, &audit.Event{Type: "mfa.reset", Actor: actor, Subject: u.Email, Outcome: audit.Success})
+	})
+	return u, n, err
+}
+
+func newServer(t *testing.T, st store.Store) *server {
+	t.Helper()
+	s := &server{st: st, rev: &revoker{}}
+	s.h = &Handler{Store: st, Sessions: s.rev, Hasher: plainHasher{}, Logger: slog.New(slog.DiscardHandler),
+		CID: testCID, SecretKey: testKey, ResetMFA: resetMFA, Limit: 10000}
+	mux := http.NewServeMux()
+	s.h.Mount(mux)
+	ts := httptest.NewServer(mux)
+	t.Cleanup(ts.Close)
+	s.url = ts.URL
+	provhash, hash, err := NewSecret(testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := store.Credential{Kind: store.CredentialEnterprise, Name: CredentialName, SecretHash: hash}
+	if err := st.PutCredential(t.Context(), &c); err != nil {
+		t.Fatal(err)
+	}
+	s.provhash = provhash
+	return s
+}
+
+// reply is a response as tests look at it.
+type reply struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// post sends body (already a full envelope) to /enterpriseapi.php.
+func (s *server) post(t *testing.T, body, contentType string) reply {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.url+Path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reply{status: resp.StatusCode, header: resp.Header, body: string(raw)}
+}
+
+// cmd sends a JSON envelope with the right cid and provhash; data is JSON
+// text or "" for none.
+func (s *server) cmd(t *testing.T, cmd, data string) reply {
+	t.Helper()
+	body := `{"cid":` + testCID + `,"provhash":"` + s.provhash + `","cmd":"` + cmd + `"`
+	if data != "" {
+		body += `,"data":` + data
+	}
+	return s.post(t, body+"}", "application/json")
+}
+
+// want fails unless the reply is 200 with exactly body.
+func (r reply) want(t *testing.T, body string) {
+	t.Helper()
+	if r.status != http.StatusOK || r.body != body {
+		t.Fatalf("got %d %s\nwant 200 %s", r.status, r.body, body)
+	}
+}
