@@ -285,6 +285,9 @@ func (m *membership) apply(ctx context.Context, op patchOp) error {
 		}
 		m.externalID = s
 	case "id", "meta":
+		if s, _ := op.value.(string); op.op != "remove" && strings.EqualFold(p.Attr.Name, "id") && s == strconv.FormatInt(m.group.ID, 10) {
+			return nil // Okta sends the id it has beside a rename: setting it to itself changes nothing
+		}
 		return &Error{Status: http.StatusBadRequest, Type: mutability, Detail: op.path + " is read-only"}
 	}
 	return nil

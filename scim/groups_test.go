@@ -126,7 +126,7 @@ func TestGroupRefusalsChangeNothing(t *testing.T) {
 		{`[{"op":"replace","path":"members","value":[{"value":"x"}]}]`, 400, invalidValue},
 		{`[{"op":"replace","path":"displayName","value":"taken"}]`, 409, uniqueness},
 		{`[{"op":"remove","path":"displayName"}]`, 400, invalidValue},
-		{`[{"op":"replace","path":"members","value":[]},{"op":"replace","path":"id","value":"1"}]`, 400, mutability},
+		{`[{"op":"replace","path":"members","value":[]},{"op":"replace","path":"id","value":"999"}]`, 400, mutability},
 		{`[{"op":"add","path":"members[value eq \"1\"]","value":{"value":"1"}}]`, 400, invalidPath},
 	} {
 		r := s.do(t, "PATCH", "/scim/v2/Groups/"+gid, patchPrefix+c.ops+`}`)

@@ -102,6 +102,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.extra = segs[2]
 	}
 	if err := h.dispatch(c); err != nil {
+		if asError(err).Status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", allowed(c))
+		}
 		h.writeError(w, r, err)
 	}
 }
@@ -184,6 +187,22 @@ func (h *Handler) route(c *call, e endpoints) error {
 
 func methodNotAllowed(m, what string) *Error {
 	return &Error{Status: http.StatusMethodNotAllowed, Detail: m + " is not supported on " + what}
+}
+
+// allowed is the Allow header of a 405 (RFC 9110 §15.5.6): the methods the
+// path takes.
+func allowed(c *call) string {
+	switch {
+	case c.resource == "Bulk":
+		return "POST"
+	case c.resource != "Users" && c.resource != "Groups":
+		return "GET"
+	case c.id == "":
+		return "GET, POST"
+	case c.id == ".search":
+		return "POST"
+	}
+	return "GET, PUT, PATCH, DELETE"
 }
 
 // decode reads a JSON object body, numbers kept as json.Number.

@@ -75,14 +75,60 @@ func parseOp(m map[string]any, n int) (patchOp, error) {
 	return op, nil
 }
 
-// applyOps applies ops to doc, a resource's full document, in order.
+// applyOps applies ops to doc, a resource's full document, in order. A
+// value an operation makes primary takes that mark from the others of its
+// attribute (RFC 7644 §3.5.2, RFC 7643 §2.4).
 func applyOps(rt *resourceType, doc map[string]any, ops []patchOp) error {
 	for _, op := range ops {
+		before := primaries(doc)
 		if err := applyOp(rt, doc, op); err != nil {
 			return err
 		}
+		onePrimary(doc, before)
 	}
 	return nil
+}
+
+// primaries are the elements marked primary in doc's multi-valued
+// attributes, by identity.
+func primaries(doc map[string]any) map[uintptr]bool {
+	out := map[uintptr]bool{}
+	for _, v := range doc {
+		list, _ := v.([]any)
+		for _, e := range list {
+			if m, ok := e.(map[string]any); ok && isTrue(m["primary"]) {
+				out[reflect.ValueOf(m).Pointer()] = true
+			}
+		}
+	}
+	return out
+}
+
+// onePrimary clears the mark of the elements that had it before, in every
+// attribute that now has more than one.
+func onePrimary(doc map[string]any, before map[uintptr]bool) {
+	for _, v := range doc {
+		list, _ := v.([]any)
+		var marked []map[string]any
+		for _, e := range list {
+			if m, ok := e.(map[string]any); ok && isTrue(m["primary"]) {
+				marked = append(marked, m)
+			}
+		}
+		if len(marked) < 2 {
+			continue
+		}
+		for _, m := range marked {
+			if before[reflect.ValueOf(m).Pointer()] {
+				m["primary"] = false
+			}
+		}
+	}
+}
+
+func isTrue(v any) bool {
+	b, err := toBool(v, "")
+	return err == nil && b
 }
 
 // applyOp applies one operation. Without a path the value is an object
@@ -120,8 +166,20 @@ type target struct {
 }
 
 func applyPath(rt *resourceType, doc map[string]any, op, path string, value any) error {
+	for _, other := range []string{UserSchema, GroupSchema} {
+		if other != rt.schema && len(path) > len(other) && strings.EqualFold(path[:len(other)+1], other+":") {
+			return badRequest(invalidPath, "unknown schema %q", other)
+		}
+	}
 	if ext := rt.extension(path); ext != "" {
 		return applyTo(target{container: doc, key: ext, attr: Attr{Name: ext, Type: "complex", Sub: rt.ext}, known: true}, op, value, "", nil)
+	}
+	if isSchemaURN(path) {
+		k := path
+		if existing, ok := key(doc, path); ok {
+			k = existing
+		}
+		return applyTo(target{container: doc, key: k, attr: Attr{Name: k, Type: "complex"}}, op, value, "", nil)
 	}
 	p, err := filter.ParsePath(path)
 	if err != nil {
@@ -131,7 +189,10 @@ func applyPath(rt *resourceType, doc map[string]any, op, path string, value any)
 	if err != nil {
 		return err
 	}
-	if t.known && (t.attr.Mutability == readOnly) {
+	if t.known && t.attr.Mutability == readOnly {
+		if op != "remove" && p.Filter == nil && p.Sub == "" && p.Attr.Sub == "" && reflect.DeepEqual(t.container[t.key], value) {
+			return nil // Okta sends the id it has beside a rename: setting a value to itself changes nothing
+		}
 		return &Error{Status: http.StatusBadRequest, Type: mutability, Detail: path + " is read-only"}
 	}
 	sub := p.Sub
@@ -144,6 +205,15 @@ func applyPath(rt *resourceType, doc map[string]any, op, path string, value any)
 	return applyTo(t, op, value, sub, p.Filter)
 }
 
+// isSchemaURN reports whether a path is a whole extension schema's URN,
+// such as urn:ietf:params:scim:schemas:extension:acme:2.0:User: the last
+// segment of such a URN names a resource type, not an attribute.
+func isSchemaURN(path string) bool {
+	i := strings.LastIndex(path, ":")
+	return strings.HasPrefix(strings.ToLower(path), "urn:") && i > 0 &&
+		(strings.EqualFold(path[i+1:], "User") || strings.EqualFold(path[i+1:], "Group"))
+}
+
 // resolve finds the container and canonical key of a path's attribute,
 // creating an extension object on add and replace.
 func resolve(rt *resourceType, doc map[string]any, a filter.AttrPath, create bool) (target, error) {
@@ -152,7 +222,15 @@ func resolve(rt *resourceType, doc map[string]any, a filter.AttrPath, create boo
 	if a.URI != "" && !strings.EqualFold(a.URI, rt.schema) {
 		ext := rt.extension(a.URI)
 		if ext == "" {
-			return target{}, badRequest(invalidPath, "unknown schema %q", a.URI)
+			// An extension this server does not describe (a custom one of
+			// the IdP's): its attributes are kept verbatim, as in a POST.
+			if !isSchemaURN(a.URI) {
+				return target{}, badRequest(invalidPath, "unknown schema %q", a.URI)
+			}
+			ext = a.URI
+			if existing, ok := key(doc, a.URI); ok {
+				ext = existing
+			}
 		}
 		m, _ := doc[ext].(map[string]any)
 		if m == nil {
@@ -161,7 +239,10 @@ func resolve(rt *resourceType, doc map[string]any, a filter.AttrPath, create boo
 				doc[ext] = m
 			}
 		}
-		container, attrs = m, rt.ext
+		container, attrs = m, nil
+		if rt.extension(ext) != "" {
+			attrs = rt.ext
+		}
 	}
 	def, known := find(attrs, a.Name)
 	k := a.Name

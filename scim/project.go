@@ -94,6 +94,12 @@ func qualified(rt *resourceType, a string) []string {
 			return append([]string{a[:len(u)]}, segs...)
 		}
 	}
+	if isSchemaURN(a) {
+		return []string{a} // a custom extension as a whole
+	}
+	if i := strings.LastIndex(a, ":"); i > 0 && isSchemaURN(a[:i]) {
+		return append([]string{a[:i]}, strings.Split(a[i+1:], ".")...)
+	}
 	return strings.Split(a, ".")
 }
 

@@ -17,7 +17,7 @@ import (
 // as they are (lastpass-apis.md §4.3: never fail on an unknown attribute).
 func normalize(rt *resourceType, doc map[string]any) error {
 	for k, v := range doc {
-		if ext, attr, ok := flatExtension(rt, k); ok {
+		if ext, attr, ok := flatExtension(rt, k); ok && !strings.EqualFold(ext, rt.schema) {
 			delete(doc, k)
 			obj, _ := doc[ext].(map[string]any)
 			if obj == nil {
@@ -53,14 +53,19 @@ func (rt *resourceType) extension(k string) string {
 }
 
 // flatExtension splits "urn:…:User:department" into the extension and the
-// attribute.
+// attribute: a known extension by its URN, any other at the last colon
+// (RFC 7644 §3.10), unless k is itself a schema URN.
 func flatExtension(rt *resourceType, k string) (ext, attr string, ok bool) {
 	for _, e := range rt.extensions {
 		if len(k) > len(e)+1 && strings.EqualFold(k[:len(e)], e) && k[len(e)] == ':' {
 			return e, k[len(e)+1:], true
 		}
 	}
-	return "", "", false
+	i := strings.LastIndex(k, ":")
+	if !strings.HasPrefix(strings.ToLower(k), "urn:") || isSchemaURN(k) || i < 0 {
+		return "", "", false
+	}
+	return k[:i], k[i+1:], true
 }
 
 func rename(m map[string]any, from, to string) {
@@ -105,6 +110,9 @@ func coerce(a Attr, v any, name string) (any, error) {
 		one.Multi = false
 		out := make([]any, 0, len(list))
 		for _, item := range list {
+			if _, isObj := item.(map[string]any); a.Type == "complex" && !isObj && item != nil {
+				return nil, badRequest(invalidValue, "%s must be a list of objects", name)
+			}
 			c, err := coerce(one, item, name)
 			if err != nil {
 				return nil, err
@@ -118,6 +126,12 @@ func coerce(a Attr, v any, name string) (any, error) {
 	switch a.Type {
 	case "complex":
 		obj, ok := v.(map[string]any)
+		if s, isString := v.(string); isString && !ok {
+			if _, hasValue := find(a.Sub, "value"); hasValue {
+				// Entra ID sends a manager as its bare id: the value.
+				return map[string]any{"value": s}, nil
+			}
+		}
 		if !ok {
 			return nil, badRequest(invalidValue, "%s must be an object", name)
 		}
@@ -178,7 +192,7 @@ func (h *Handler) location(endpoint string, id int64) string {
 // resource cannot exist.
 func parseID(kind, s string) (int64, error) {
 	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
+	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != s { // ids are case-exact strings: not "01" or "+1"
 		return 0, notFound("%s %q not found", kind, s)
 	}
 	return id, nil

@@ -2,6 +2,7 @@ package scim
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -45,11 +46,16 @@ func (h *Handler) userDoc(u store.User, groups []store.Group) map[string]any {
 	if len(u.Profile) > 0 {
 		_ = json.Unmarshal(u.Profile, &doc) // the store only keeps valid JSON
 	}
-	schemaList := []any{UserSchema}
+	var exts []string
 	for k := range doc {
 		if strings.HasPrefix(k, "urn:") {
-			schemaList = append(schemaList, k)
+			exts = append(exts, k)
 		}
+	}
+	slices.Sort(exts)
+	schemaList := []any{UserSchema}
+	for _, e := range exts {
+		schemaList = append(schemaList, e)
 	}
 	doc["schemas"] = schemaList
 	doc["id"] = strconv.FormatInt(u.ID, 10)
