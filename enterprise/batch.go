@@ -42,20 +42,26 @@ func batchAdd(c *call) (any, error) {
 	if err != nil {
 		return fail(err.Error()), nil
 	}
+	seen := map[string]int{}
 	for i := range entries {
 		if err := c.h.prepare(&entries[i], i); err != nil {
 			return fail(err.Error()), nil
 		}
+		k := strings.ToLower(entries[i].Username)
+		if first, dup := seen[k]; dup {
+			return fail(fmt.Sprintf("Duplicate username in entries %d and %d: %s", first+1, i+1, entries[i].Username)), nil
+		}
+		seen[k] = i
 	}
 	ctx := c.r.Context()
 	err = c.h.Store.InTx(ctx, func(tx store.Tx) error {
-		g := &groupSet{tx: tx, c: c, byName: map[string]store.Group{}}
+		g := newGroupSet(tx, c)
 		for _, e := range entries {
 			if err := g.upsert(ctx, e); err != nil {
 				return err
 			}
 		}
-		return nil
+		return g.flush(ctx)
 	})
 	return answer(ok(), err)
 }
@@ -134,10 +140,76 @@ func flag(raw json.RawMessage) (bool, error) {
 
 // groupSet changes memberships inside one transaction, creating groups on
 // first use and remembering the groups it has read.
+//
+// Membership changes are queued and written per group at the end
+// (flush), in statements of a few hundred rows (store.AddMembers): a
+// batch of 10,000 users in one group then updates the group's row once,
+// not 10,000 times.
 type groupSet struct {
-	tx     store.Tx
-	c      *call
-	byName map[string]store.Group
+	tx      store.Tx
+	c       *call
+	byName  map[string]store.Group
+	pending map[int64]*groupChange // by group ID
+}
+
+// groupChange is one group's queued membership changes.
+type groupChange struct {
+	group    store.Group
+	add, del map[int64]string // user ID → email
+	addOrder []int64
+	delOrder []int64
+}
+
+func newGroupSet(tx store.Tx, c *call) *groupSet {
+	return &groupSet{tx: tx, c: c, byName: map[string]store.Group{}, pending: map[int64]*groupChange{}}
+}
+
+func (g *groupSet) change(grp store.Group) *groupChange {
+	gc := g.pending[grp.ID]
+	if gc == nil {
+		gc = &groupChange{group: grp, add: map[int64]string{}, del: map[int64]string{}}
+		g.pending[grp.ID] = gc
+	}
+	return gc
+}
+
+// isMember answers with the queued changes taken into account.
+func (g *groupSet) isMember(ctx context.Context, grp store.Group, userID int64) (bool, error) {
+	if gc := g.pending[grp.ID]; gc != nil {
+		if _, ok := gc.add[userID]; ok {
+			return true, nil
+		}
+		if _, ok := gc.del[userID]; ok {
+			return false, nil
+		}
+	}
+	return g.tx.HasMember(ctx, grp.ID, userID)
+}
+
+// flush writes the queued changes, each actual change an audit event.
+func (g *groupSet) flush(ctx context.Context) error {
+	for _, gc := range g.pending {
+		removed, err := g.tx.RemoveMembers(ctx, gc.group.ID, gc.delOrder)
+		if err != nil {
+			return err
+		}
+		for _, id := range removed {
+			if err := g.tx.Record(ctx, g.c.event(audit.GroupMemberDel, gc.del[id], map[string]string{"group": gc.group.Name})); err != nil {
+				return err
+			}
+		}
+		added, err := g.tx.AddMembers(ctx, gc.group.ID, gc.addOrder)
+		if err != nil {
+			return err
+		}
+		for _, id := range added {
+			if err := g.tx.Record(ctx, g.c.event(audit.GroupMemberAdd, gc.add[id], map[string]string{"group": gc.group.Name})); err != nil {
+				return err
+			}
+		}
+	}
+	g.pending = map[int64]*groupChange{}
+	return nil
 }
 
 func (g *groupSet) upsert(ctx context.Context, e addEntry) error {
@@ -238,22 +310,36 @@ func (g *groupSet) group(ctx context.Context, name string, create bool) (store.G
 	return grp, true, nil
 }
 
+// add queues adding the user to the group of that name.
 func (g *groupSet) add(ctx context.Context, u store.User, name string) error {
 	grp, _, err := g.group(ctx, name, true)
 	if err != nil {
 		return err
 	}
-	if err := g.tx.AddMember(ctx, grp.ID, u.ID); err != nil {
-		return err
+	gc := g.change(grp)
+	if _, queued := gc.del[u.ID]; queued {
+		delete(gc.del, u.ID) // the removal is cancelled; the membership stays
+		return nil
 	}
-	return g.tx.Record(ctx, g.c.event(audit.GroupMemberAdd, u.Email, map[string]string{"group": grp.Name}))
+	if _, queued := gc.add[u.ID]; !queued {
+		gc.add[u.ID] = u.Email
+		gc.addOrder = append(gc.addOrder, u.ID)
+	}
+	return nil
 }
 
-func (g *groupSet) remove(ctx context.Context, u store.User, grp store.Group) error {
-	if err := g.tx.RemoveMember(ctx, grp.ID, u.ID); err != nil {
-		return err
+// remove queues removing the user from the group.
+func (g *groupSet) remove(_ context.Context, u store.User, grp store.Group) error {
+	gc := g.change(grp)
+	if _, queued := gc.add[u.ID]; queued {
+		delete(gc.add, u.ID)
+		return nil
 	}
-	return g.tx.Record(ctx, g.c.event(audit.GroupMemberDel, u.Email, map[string]string{"group": grp.Name}))
+	if _, queued := gc.del[u.ID]; !queued {
+		gc.del[u.ID] = u.Email
+		gc.delOrder = append(gc.delOrder, u.ID)
+	}
+	return nil
 }
 
 // batchChangeGroups adds and removes memberships (§2.7). An entry whose
@@ -276,7 +362,7 @@ func batchChangeGroups(c *call) (any, error) {
 	ctx := c.r.Context()
 	var skipped []string
 	err := c.h.Store.InTx(ctx, func(tx store.Tx) error {
-		g := &groupSet{tx: tx, c: c, byName: map[string]store.Group{}}
+		g := newGroupSet(tx, c)
 		for _, e := range entries {
 			u, err := findUser(ctx, tx, strings.TrimSpace(e.Username))
 			if errors.As(err, new(errNoUser)) {
@@ -286,11 +372,11 @@ func batchChangeGroups(c *call) (any, error) {
 			if err != nil {
 				return err
 			}
-			if err := g.change(ctx, u, e.Add, e.Del); err != nil {
+			if err := g.changeUser(ctx, u, e.Add, e.Del); err != nil {
 				return err
 			}
 		}
-		return nil
+		return g.flush(ctx)
 	})
 	if err != nil {
 		return nil, err
@@ -301,7 +387,7 @@ func batchChangeGroups(c *call) (any, error) {
 	return ok(), nil
 }
 
-func (g *groupSet) change(ctx context.Context, u store.User, add, del []string) error {
+func (g *groupSet) changeUser(ctx context.Context, u store.User, add, del []string) error {
 	for _, n := range add {
 		if n = strings.TrimSpace(n); n == "" {
 			continue
@@ -310,7 +396,7 @@ func (g *groupSet) change(ctx context.Context, u store.User, add, del []string) 
 		if err != nil {
 			return err
 		}
-		if in, err := g.tx.HasMember(ctx, grp.ID, u.ID); err != nil || in {
+		if in, err := g.isMember(ctx, grp, u.ID); err != nil || in {
 			if err != nil {
 				return err
 			}
@@ -328,7 +414,7 @@ func (g *groupSet) change(ctx context.Context, u store.User, add, del []string) 
 			}
 			continue
 		}
-		if in, err := g.tx.HasMember(ctx, grp.ID, u.ID); err != nil || !in {
+		if in, err := g.isMember(ctx, grp, u.ID); err != nil || !in {
 			if err != nil {
 				return err
 			}

@@ -29,10 +29,12 @@
 //   - Times are "YYYY-MM-DD HH:MM:SS" in enterprise.time_zone (default
 //     America/New_York, LastPass's reporting zone), for every command.
 //   - batchadd (§2.1) is an upsert, all or nothing: every entry is checked
-//     first, and a bad one fails the batch naming it. For an existing user
+//     first, and a bad one (or a username given twice) fails the batch
+//     naming it. For an existing user
 //     fullname, attribs (merged) and password change only when given; when
 //     groups is given the user's groups become exactly those. Groups are
-//     created on first use. A password is temporary (must be changed at
+//     created on first use; memberships are written per group in large
+//     statements, so the group's version moves on once per batch. A password is temporary (must be changed at
 //     the next sign-in) unless password_reset_required is false.
 //     duousername and securidusername are kept as attributes.
 //   - deluser (§2.4): 0 disables and ends the sessions; 1 and 2 delete the

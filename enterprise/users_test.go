@@ -106,6 +106,8 @@ func TestBatchAdd(t *testing.T) {
 			t.Fatal("a failed batch left a user behind")
 		}
 		s.cmd(t, "batchadd", `"nope"`).want(t, `{"status":"FAIL","error":"Invalid data: batchadd takes an array of users: json: cannot unmarshal string into Go value of type []enterprise.addEntry"}`)
+		s.cmd(t, "batchadd", `[{"username":"d@example.com"},{"username":"e@example.com"},{"username":"D@example.com"}]`).
+			want(t, `{"status":"FAIL","error":"Duplicate username in entries 1 and 3: D@example.com"}`)
 		s.cmd(t, "batchadd", `[{"username":"x@example.com","attribs":{"a":{"b":1}}}]`).
 			want(t, `{"status":"FAIL","error":"Invalid attribs in entry 1: a must be text"}`)
 	})

@@ -59,7 +59,8 @@
 //     changed.
 //   - ETags (RFC 7644 §3.14) are weak, W/"N", N the resource's version in
 //     the store, which every change of the record moves on (for a group,
-//     membership changes too). A user's version does not move when only
+//     a request that changes its members moves it on once, however many
+//     members it adds or removes). A user's version does not move when only
 //     their group memberships change. If-Match is checked inside the
 //     transaction that holds the row, so a stale version is always a 412.
 //     If-None-Match on a GET answers 304.

@@ -397,9 +397,11 @@ func (m *membership) set(ctx context.Context, ids []int64) error {
 	return m.add(ctx, added)
 }
 
-// add adds users, each an audit event; an id that is no user is
-// invalidValue and the whole request changes nothing.
+// add adds users, each an audit event, in one statement per few hundred
+// (store.AddMembers); an id that is no user is invalidValue and the whole
+// request changes nothing.
 func (m *membership) add(ctx context.Context, ids []int64) error {
+	emails := make(map[int64]string, len(ids))
 	for _, id := range ids {
 		u, err := m.tx.User(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
@@ -408,38 +410,30 @@ func (m *membership) add(ctx context.Context, ids []int64) error {
 		if err != nil {
 			return err
 		}
-		if in, err := m.tx.HasMember(ctx, m.group.ID, id); err != nil || in {
-			if err != nil {
-				return err
-			}
-			continue // already a member: nothing to change or record
-		}
-		if err := m.tx.AddMember(ctx, m.group.ID, id); err != nil {
-			return err
-		}
-		if err := m.record(ctx, audit.GroupMemberAdd, u.Email); err != nil {
+		emails[id] = u.Email
+	}
+	added, err := m.tx.AddMembers(ctx, m.group.ID, ids)
+	if err != nil {
+		return err
+	}
+	for _, id := range added {
+		if err := m.record(ctx, audit.GroupMemberAdd, emails[id]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// remove removes users; removing someone who is not a member (or no
+// user) changes nothing.
 func (m *membership) remove(ctx context.Context, ids []int64) error {
-	for _, id := range ids {
+	removed, err := m.tx.RemoveMembers(ctx, m.group.ID, ids)
+	if err != nil {
+		return err
+	}
+	for _, id := range removed {
 		u, err := m.tx.User(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			continue // removing nobody changes nothing
-		}
 		if err != nil {
-			return err
-		}
-		if in, err := m.tx.HasMember(ctx, m.group.ID, id); err != nil || !in {
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		if err := m.tx.RemoveMember(ctx, m.group.ID, id); err != nil {
 			return err
 		}
 		if err := m.record(ctx, audit.GroupMemberDel, u.Email); err != nil {

@@ -121,6 +121,14 @@ type Groups interface {
 	RemoveMember(ctx context.Context, groupID, userID int64) error
 	// HasMember reports whether the user is a member of the group.
 	HasMember(ctx context.Context, groupID, userID int64) (bool, error)
+	// AddMembers adds users to a group and returns those who were not
+	// members already, in the order given; IDs that are no user are
+	// skipped. The group's Version moves on once, when any was added.
+	// ErrNotFound when there is no such group.
+	AddMembers(ctx context.Context, groupID int64, userIDs []int64) ([]int64, error)
+	// RemoveMembers removes users from a group and returns those who were
+	// members, as AddMembers.
+	RemoveMembers(ctx context.Context, groupID int64, userIDs []int64) ([]int64, error)
 	// GroupMembers returns the members of each of the groups, ordered by
 	// user ID, in one query; a group without members has no entry.
 	GroupMembers(ctx context.Context, groupIDs []int64) (map[int64][]Member, error)

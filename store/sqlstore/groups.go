@@ -151,6 +151,79 @@ func (c *conn) changeMembers(ctx context.Context, op string, groupID int64, quer
 	return nil
 }
 
+// AddMembers adds users to a group in statements of up to maxInList rows
+// and moves the group's version on once. Adding members one by one would
+// update the group's row once each, and PostgreSQL keeps every version of
+// a row a transaction updates until it ends: ten thousand members in one
+// transaction then cost time quadratic in their number.
+func (c *conn) AddMembers(ctx context.Context, groupID int64, userIDs []int64) ([]int64, error) {
+	return c.changeMany(ctx, fmt.Sprintf("add %d users to group %d", len(userIDs), groupID), groupID, userIDs,
+		func(n int) string {
+			return `INSERT INTO memberships (group_id, user_id) SELECT ?, id FROM users
+				WHERE id IN (` + placeholders(n) + `) ON CONFLICT (group_id, user_id) DO NOTHING RETURNING user_id`
+		})
+}
+
+// RemoveMembers removes users from a group as AddMembers adds them.
+func (c *conn) RemoveMembers(ctx context.Context, groupID int64, userIDs []int64) ([]int64, error) {
+	return c.changeMany(ctx, fmt.Sprintf("remove %d users from group %d", len(userIDs), groupID), groupID, userIDs,
+		func(n int) string {
+			return `DELETE FROM memberships WHERE group_id = ? AND user_id IN (` + placeholders(n) + `) RETURNING user_id`
+		})
+}
+
+// changeMany runs a membership statement over chunks of ids, each
+// returning the user IDs it changed, and bumps the group's version once.
+func (c *conn) changeMany(ctx context.Context, op string, groupID int64, ids []int64, query func(n int) string) ([]int64, error) {
+	var changed []int64
+	err := c.atomic(ctx, func(c *conn) error {
+		if err := c.exists(ctx, op, "groups", groupID); err != nil {
+			return err
+		}
+		for chunk := range chunks(ids) {
+			var got []int64
+			err := c.write(ctx, func() error {
+				var err error
+				got, err = all(ctx, c, op, func(s scanner) (int64, error) {
+					var id int64
+					return id, s.Scan(&id)
+				}, query(len(chunk)), append([]any{groupID}, int64Args(chunk)...)...)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			changed = append(changed, got...)
+		}
+		if len(changed) == 0 {
+			return nil
+		}
+		_, err := c.exec(ctx, `UPDATE groups SET updated_at = ?, version = version + 1 WHERE id = ?`,
+			timeArg(now()), groupID)
+		return err
+	})
+	if err != nil {
+		return nil, c.fail(op, err)
+	}
+	return inOrder(ids, changed), nil
+}
+
+// inOrder returns the members of got in the order of ids, each once.
+func inOrder(ids, got []int64) []int64 {
+	in := make(map[int64]bool, len(got))
+	for _, id := range got {
+		in[id] = true
+	}
+	var out []int64
+	for _, id := range ids {
+		if in[id] {
+			out = append(out, id)
+			delete(in, id)
+		}
+	}
+	return out
+}
+
 // GroupMembers returns the members of each group in one query.
 func (c *conn) GroupMembers(ctx context.Context, groupIDs []int64) (map[int64][]store.Member, error) {
 	type row struct {

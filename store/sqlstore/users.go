@@ -90,8 +90,12 @@ func (c *conn) ListUsers(ctx context.Context, f store.UserFilter) ([]store.User,
 		return nil, 0, c.fail("count users", err)
 	}
 	page, pageArgs := limitOffset(f.Limit, f.Offset)
+	// The page's IDs first, then their rows: an OFFSET then skips index
+	// entries (users_id in SQLite, the primary key in PostgreSQL) rather
+	// than whole rows.
 	users, err := all(ctx, c, "list users", scanUser,
-		`SELECT `+userCols+` FROM users`+where+` ORDER BY id`+page, append(args, pageArgs...)...)
+		`SELECT `+userCols+` FROM users WHERE id IN (SELECT id FROM users`+where+` ORDER BY id`+page+`) ORDER BY id`,
+		append(args, pageArgs...)...)
 	return users, total, err
 }
 

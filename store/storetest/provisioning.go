@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ var provisioningTests = []test{
 	{"ListUsersByExternalIDAndAfterID", testListUsersByExternalIDAndAfterID},
 	{"GroupVersionMovesOnMembership", testGroupVersionMovesOnMembership},
 	{"GroupUpdate", testGroupUpdate},
+	{"AddRemoveMembers", testAddRemoveMembers},
 	{"GroupMembersAndGroupsOf", testGroupMembersAndGroupsOf},
 	{"LockGroupSerialisesReadModifyWrite", testLockGroupSerialises},
 	{"LockUserSerialisesReadModifyWrite", testLockUserSerialises},
@@ -196,4 +198,44 @@ func appendAll(t *testing.T, n int, fn func(i int) error) {
 	for err := range errs {
 		must(t, err)
 	}
+}
+
+func testAddRemoveMembers(t *testing.T, s store.Store) {
+	a, b, c := newUser(t, s, "a@example.com"), newUser(t, s, "b@example.com"), newUser(t, s, "c@example.com")
+	g := newGroup(t, s, "G")
+	must(t, s.AddMember(ctx(t), g.ID, b.ID))
+	added, err := s.AddMembers(ctx(t), g.ID, []int64{c.ID, b.ID, 9999, a.ID, c.ID})
+	must(t, err)
+	equal(t, "added", added, []int64{c.ID, a.ID})
+	got, _ := s.Group(ctx(t), g.ID)
+	equal(t, "version after one batch", got.Version, int64(3))
+	none, err := s.AddMembers(ctx(t), g.ID, []int64{a.ID})
+	must(t, err)
+	equal(t, "added again", len(none), 0)
+	got, _ = s.Group(ctx(t), g.ID)
+	equal(t, "version after a batch that changed nothing", got.Version, int64(3))
+	removed, err := s.RemoveMembers(ctx(t), g.ID, []int64{a.ID, 9999, b.ID})
+	must(t, err)
+	equal(t, "removed", removed, []int64{a.ID, b.ID})
+	members, err := s.Members(ctx(t), g.ID)
+	must(t, err)
+	equal(t, "left", ids(members, userID), []int64{c.ID})
+	_, err = s.AddMembers(ctx(t), g.ID+1000, []int64{a.ID})
+	wantErr(t, err, store.ErrNotFound)
+	// More than one statement's worth, inside a transaction.
+	var many []int64
+	must(t, s.InTx(ctx(t), func(tx store.Tx) error {
+		for i := range 1200 {
+			u := store.User{Email: fmt.Sprintf("m%d@example.com", i)}
+			if err := tx.CreateUser(ctx(t), &u); err != nil {
+				return err
+			}
+			many = append(many, u.ID)
+		}
+		added, err := tx.AddMembers(ctx(t), g.ID, many)
+		equal(t, "added in chunks", len(added), len(many))
+		return err
+	}))
+	members, _ = s.Members(ctx(t), g.ID)
+	equal(t, "members after chunks", len(members), 1201)
 }
