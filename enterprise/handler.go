@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/portcullis/portcullis/audit"
@@ -54,7 +55,9 @@ type Handler struct {
 	// MaxBody bounds a request body (413 beyond); 0 means DefaultMaxBody.
 	MaxBody int64
 
-	limiter limiter
+	limiter     limiter
+	defaultZone sync.Once
+	loadedZone  *time.Location
 }
 
 // Defaults.
@@ -117,13 +120,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the client went away
 	}
+	// A body that cannot be read as an envelope is a FAIL (it carries no
+	// credentials to check, and the answer tells nothing about them);
+	// everything else is authenticated first.
 	req, perr := parseRequest(body)
-	if !h.authorized(r.Context(), req) {
-		h.authError(w)
-		return
-	}
 	if perr != nil {
 		h.writeJSON(w, http.StatusOK, fail(perr.Error()))
+		return
+	}
+	if !h.authorized(r.Context(), req) {
+		h.authError(w)
 		return
 	}
 	c := &call{h: h, r: r, req: req, actor: "api", ip: web.ClientIP(r)}
@@ -319,15 +325,19 @@ func (h *Handler) maxBody() int64 {
 	return DefaultMaxBody
 }
 
+// zone is Zone, else America/New_York, loaded once (LoadLocation reads
+// the zone database on every call).
 func (h *Handler) zone() *time.Location {
 	if h.Zone != nil {
 		return h.Zone
 	}
-	z, err := time.LoadLocation("America/New_York")
-	if err != nil {
-		return time.UTC
-	}
-	return z
+	h.defaultZone.Do(func() {
+		h.loadedZone = time.UTC
+		if z, err := time.LoadLocation("America/New_York"); err == nil {
+			h.loadedZone = z
+		}
+	})
+	return h.loadedZone
 }
 
 // timeLayout is LastPass's timestamp (§1.3).

@@ -208,6 +208,10 @@ type Enrolments interface {
 	// DeleteUserEnrolments removes all of a user's enrolments and returns
 	// how many there were.
 	DeleteUserEnrolments(ctx context.Context, userID int64) (int, error)
+	// EnrolledFactors returns the factors of the confirmed enrolments of
+	// each of the users, each factor once, ordered by name, in one query; a
+	// user without a confirmed enrolment has no entry.
+	EnrolledFactors(ctx context.Context, userIDs []int64) (map[int64][]string, error)
 }
 
 // SigningKeys is the aggregate of IdP signing key versions, shared by every
@@ -227,6 +231,6 @@ type SigningKeys interface {
 type Events interface {
 	// Record appends e, setting e.ID (and e.Time when zero).
 	Record(ctx context.Context, e *audit.Event) error
-	// ListEvents returns events matching f, newest first.
+	// ListEvents returns events matching f in f.Order (newest first).
 	ListEvents(ctx context.Context, f EventFilter) ([]audit.Event, error)
 }

@@ -184,4 +184,19 @@ type EventFilter struct {
 	Search   string    // substring of subject, actor, app or details, ignoring case
 	BeforeID int64     // only events with a smaller ID (paging); 0: no bound
 	Limit    int       // 0: no limit
+	Order    EventOrder
 }
+
+// EventOrder is the order ListEvents returns events in.
+type EventOrder int
+
+// Event orders. ID order is the default: it is the order of recording, which
+// a skewed clock cannot change, and BeforeID pages through it. Time order
+// serves reports that page by time (the Enterprise API's reporting, exports):
+// a time window can only be cut into exact pages in time order, and the
+// occurred_at index gives it without sorting the window.
+const (
+	NewestByID   EventOrder = iota // highest ID first
+	NewestByTime                   // latest first; equal times by highest ID
+	OldestByTime                   // earliest first; equal times by lowest ID
+)

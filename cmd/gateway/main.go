@@ -51,11 +51,15 @@ Commands:
   apps list [--json]
   apps remove NAME [--json]
   apps refresh [NAME] [--json]
+  folders add NAME | list | apps NAME [--add APP]... [--remove APP]... [--json]
+  folders share NAME --user EMAIL|--group NAME [--readonly] [--give] [--admin] [--json]
+  folders unshare NAME --user EMAIL|--group NAME [--json]
   keys list [--json]
   keys rotate [--now] [--force] [--json]
   api scim-token NAME [--revoke] [--json]
   api enterprise-secret [--json]
   users reset-mfa EMAIL [--json]
+  events [--since T] [--until T] [--format jsonl|text] [--json]
   authenticator enroll URL [--key FILE] [--name N] [--json]
   authenticator listen [--once] [--auto-approve-number NN, tests only] | approve --number NN | deny [--challenge ID] [--wait D] [--key FILE] [--json]
   version [--json]
@@ -107,10 +111,14 @@ func dispatch(ctx context.Context, args []string, e env) error {
 		return c.groups(ctx, rest)
 	case "apps":
 		return c.apps(ctx, rest)
+	case "folders":
+		return c.folders(ctx, rest)
 	case "keys":
 		return c.keys(ctx, rest)
 	case "api":
 		return c.api(ctx, rest)
+	case "events":
+		return c.events(ctx, rest)
 	case "authenticator":
 		return c.authenticator(ctx, rest)
 	case "version":

@@ -89,3 +89,28 @@ func (c *conn) DeleteUserEnrolments(ctx context.Context, userID int64) (int, err
 	}
 	return int(n), nil
 }
+
+// EnrolledFactors returns the distinct factors of each user's confirmed
+// enrolments, in one query per maxInList users.
+func (c *conn) EnrolledFactors(ctx context.Context, userIDs []int64) (map[int64][]string, error) {
+	type row struct {
+		user   int64
+		factor string
+	}
+	out := make(map[int64][]string)
+	for chunk := range chunks(userIDs) {
+		rows, err := all(ctx, c, "enrolled factors of users", func(s scanner) (row, error) {
+			var r row
+			return r, s.Scan(&r.user, &r.factor)
+		}, `SELECT DISTINCT user_id, factor FROM enrolments
+			WHERE confirmed = ? AND user_id IN (`+placeholders(len(chunk))+`)
+			ORDER BY user_id, factor`, append([]any{true}, int64Args(chunk)...)...)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[r.user] = append(out[r.user], r.factor)
+		}
+	}
+	return out, nil
+}

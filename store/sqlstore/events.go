@@ -52,13 +52,22 @@ func (c *conn) insertEvent(ctx context.Context, e *audit.Event) (int64, error) {
 	return c.insert(ctx, "record "+e.Type+" event", insertEvent, eventArgs(e)...)
 }
 
-// ListEvents returns the events matching f, newest (highest ID) first.
+// ListEvents returns the events matching f in f.Order: by default newest
+// (highest ID) first.
 func (c *conn) ListEvents(ctx context.Context, f store.EventFilter) ([]audit.Event, error) {
 	where, args := eventWhere(f)
 	page, pageArgs := limitOffset(f.Limit, 0)
 	return all(ctx, c, "list events", scanEvent,
-		`SELECT `+eventCols+` FROM events`+where+` ORDER BY id DESC`+page,
+		`SELECT `+eventCols+` FROM events`+where+eventOrder[f.Order]+page,
 		append(args, pageArgs...)...)
+}
+
+// eventOrder is the ORDER BY of each store.EventOrder; both backends walk
+// the occurred_at index for the time orders.
+var eventOrder = map[store.EventOrder]string{
+	store.NewestByID:   ` ORDER BY id DESC`,
+	store.NewestByTime: ` ORDER BY occurred_at DESC, id DESC`,
+	store.OldestByTime: ` ORDER BY occurred_at, id`,
 }
 
 func eventWhere(f store.EventFilter) (string, []any) {

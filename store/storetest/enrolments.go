@@ -13,6 +13,7 @@ var enrolmentTests = []test{
 	{"EnrolmentUpdate", testEnrolmentUpdate},
 	{"EnrolmentDeleteUser", testEnrolmentDeleteUser},
 	{"UserDeleteCascadesEnrolments", testUserDeleteCascadesEnrolments},
+	{"EnrolledFactors", testEnrolledFactors},
 }
 
 func newEnrolment(t *testing.T, s store.Tx, userID int64, factor string) store.Enrolment {
@@ -109,4 +110,29 @@ func testUserDeleteCascadesEnrolments(t *testing.T, s store.Store) {
 	if _, err := s.Enrolment(ctx(t), keep.ID); err != nil {
 		t.Fatalf("other user's enrolment: %v", err)
 	}
+}
+
+// testEnrolledFactors: confirmed enrolments only, each factor once, by name;
+// users without one (or unknown) have no entry.
+func testEnrolledFactors(t *testing.T, s store.Store) {
+	a, b, c := newUser(t, s, "a@example.com"), newUser(t, s, "b@example.com"), newUser(t, s, "c@example.com")
+	for _, e := range []store.Enrolment{
+		{UserID: a.ID, Factor: "webauthn", Confirmed: true},
+		{UserID: a.ID, Factor: "totp", Confirmed: true},
+		{UserID: a.ID, Factor: "webauthn", Name: "second key", Confirmed: true},
+		{UserID: a.ID, Factor: "push"},
+		{UserID: b.ID, Factor: "totp"},
+		{UserID: c.ID, Factor: "push", Confirmed: true},
+	} {
+		must(t, s.CreateEnrolment(ctx(t), &e))
+	}
+	got, err := s.EnrolledFactors(ctx(t), []int64{a.ID, b.ID, c.ID, c.ID + 1000})
+	must(t, err)
+	equal(t, "enrolled factors", got, map[int64][]string{
+		a.ID: {"totp", "webauthn"},
+		c.ID: {"push"},
+	})
+	none, err := s.EnrolledFactors(ctx(t), nil)
+	must(t, err)
+	equal(t, "no users asked", len(none), 0)
 }

@@ -15,6 +15,7 @@ var eventTests = []test{
 	{"EventRecordConcurrent", testEventRecordConcurrent},
 	{"EventFilters", testEventFilters},
 	{"EventPaging", testEventPaging},
+	{"EventOrder", testEventOrder},
 }
 
 func eventID(e audit.Event) int64 { return e.ID }
@@ -164,4 +165,34 @@ func testEventPaging(t *testing.T, s store.Store) {
 		f.BeforeID = page[len(page)-1].ID
 	}
 	equal(t, "paged IDs", got, want)
+}
+
+// The time orders sort by time, then ID, whatever the order of recording,
+// and keep the other filters.
+func testEventOrder(t *testing.T, s store.Store) {
+	t0 := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	id := seedEvents(t, s, t0)
+	late := audit.Event{Time: t0.Add(-time.Hour), Type: "clock.skew"}
+	tie := audit.Event{Time: t0.Add(2 * time.Minute), Type: "tie"}
+	must(t, s.Record(ctx(t), &late))
+	must(t, s.Record(ctx(t), &tie))
+	for _, tc := range []struct {
+		name string
+		f    store.EventFilter
+		want []int64
+	}{
+		{"by ID", store.EventFilter{Order: store.NewestByID}, []int64{tie.ID, late.ID, id[4], id[3], id[2], id[1], id[0]}},
+		{"newest by time", store.EventFilter{Order: store.NewestByTime},
+			[]int64{id[4], id[3], tie.ID, id[2], id[1], id[0], late.ID}},
+		{"oldest by time", store.EventFilter{Order: store.OldestByTime},
+			[]int64{late.ID, id[0], id[1], id[2], tie.ID, id[3], id[4]}},
+		{"newest by time in a window", store.EventFilter{Order: store.NewestByTime, Since: t0,
+			Until: t0.Add(3 * time.Minute), Limit: 3}, []int64{tie.ID, id[2], id[1]}},
+		{"oldest by time with a filter", store.EventFilter{Order: store.OldestByTime,
+			Types: []string{audit.LoginSucceeded, "clock.skew"}, Limit: 2}, []int64{late.ID, id[0]}},
+	} {
+		got, err := s.ListEvents(ctx(t), tc.f)
+		must(t, err)
+		equal(t, tc.name, ids(got, eventID), tc.want)
+	}
 }
