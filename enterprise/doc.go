@@ -54,4 +54,20 @@
 //   - batchchangegrp (§2.7) applies every entry whose user exists and names
 //     the others in errors with WARN, in one transaction; groups are created
 //     on first add; removing a membership that does not exist is no error.
+//   - The read commands' decisions are at the top of their files, in short:
+//     getuserdata (userdata.go) streams every matching user when there is
+//     no pagesize, with exact total and count, Users [] when empty, no
+//     invited key (there is no invitation state), multifactor naming the
+//     strongest confirmed factor; getsfdata/getdetailedsfdata (folders.go)
+//     report the access folders grant, groups expanded to their users,
+//     permission flags as 0/1; pushsitestousers shares an existing app
+//     through a folder (there is no vault to push a password into);
+//     reporting (reporting.go) pages newest first by time with a
+//     microsecond next cursor that ends pages between seconds, names
+//     actions as LastPass does where §7.2 has a name (actions.go) and API
+//     actors "API" or "API: NAME" (§9.10); expiredmasterpwlist
+//     (expired.go) lists active users who must change their password
+//     before they sign in again.
+//   - Every read command records an audit event of its own (api.getuserdata,
+//     api.getsfdata, api.reporting, ...), as LastPass logs "Get User Data".
 package enterprise
