@@ -6,45 +6,18 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/portcullis/portcullis/audit"
+	"github.com/portcullis/portcullis/mfa"
 	"github.com/portcullis/portcullis/store"
-	"github.com/portcullis/portcullis/store/postgres"
-	"github.com/portcullis/portcullis/store/sqlite"
-	"github.com/portcullis/portcullis/store/storetest"
+	"github.com/portcullis/portcullis/store/storetest/backends"
 )
 
-// backends are the stores behaviour tests run against: SQLite always,
-// PostgreSQL when GATEWAY_TEST_POSTGRES_URL is set.
-var backends = []struct {
-	name string
-	open func(t *testing.T) store.Store
-}{
-	{"sqlite", func(t *testing.T) store.Store {
-		st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "gw.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	}},
-	{"postgres", func(t *testing.T) store.Store {
-		st, err := postgres.Open(t.Context(), storetest.PostgresSchema(t, storetest.PostgresURL(t)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	}},
-}
-
 func eachBackend(t *testing.T, fn func(t *testing.T, s *server)) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) { fn(t, newServer(t, b.open(t))) })
+	for _, b := range backends.All {
+		t.Run(b.Name, func(t *testing.T) { fn(t, newServer(t, b.Open(t))) })
 	}
 }
 
@@ -84,29 +57,11 @@ type plainHasher struct{}
 
 func (plainHasher) Hash(pw string) (string, error) { return "hashed:" + pw, nil }
 
-// resetMFA stands in for mfa.ResetUser: it removes the enrolments and
-// records the event, as that does.
-func resetMFA(ctx context.Context, st store.Store, email, actor string) (store.User, int, error) {
-	var u store.User
-	var n int
-	err := st.InTx(ctx, func(tx store.Tx) error {
-		var err error
-		if u, err = tx.UserByEmail(ctx, email); err != nil {
-			return err
-		}
-		if n, err = tx.DeleteUserEnrolments(ctx, u.ID); err != nil {
-			return err
-		}
-		return tx.Record(ctx, &audit.Event{Type: "mfa.reset", Actor: actor, Subject: u.Email, Outcome: audit.Success})
-	})
-	return u, n, err
-}
-
 func newServer(t *testing.T, st store.Store) *server {
 	t.Helper()
 	s := &server{st: st, rev: &revoker{}}
 	s.h = &Handler{Store: st, Sessions: s.rev, Hasher: plainHasher{}, Logger: slog.New(slog.DiscardHandler),
-		CID: testCID, SecretKey: testKey, ResetMFA: resetMFA, Limit: 10000}
+		CID: testCID, SecretKey: testKey, ResetMFA: mfa.ResetUser, Limit: 10000}
 	mux := http.NewServeMux()
 	s.h.Mount(mux)
 	ts := httptest.NewServer(mux)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/store"
+	"github.com/portcullis/portcullis/store/storetest/backends"
 )
 
 // seeder writes a directory for a test straight into the store.
@@ -316,7 +317,7 @@ func TestGetUserDataBatches(t *testing.T) {
 }
 
 func TestGetUserDataEvent(t *testing.T) {
-	s := newServer(t, backends[0].open(t))
+	s := newServer(t, backends.SQLite(t))
 	s.post(t, `{"cid":`+testCID+`,"provhash":"`+s.provhash+`","cmd":"getuserdata","apiuser":"splunk.collector",`+
 		`"data":{"username":"x@example.com","disabled":"0","pagesize":"500","pageindex":0}}`, "").
 		want(t, `{"total":0,"count":0,"Users":[]}`)

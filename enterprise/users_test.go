@@ -8,6 +8,7 @@ import (
 
 	"github.com/portcullis/portcullis/audit"
 	"github.com/portcullis/portcullis/store"
+	"github.com/portcullis/portcullis/store/storetest/backends"
 )
 
 func user(t *testing.T, s *server, email string) store.User {
@@ -33,7 +34,7 @@ func groupNames(t *testing.T, s *server, email string) []string {
 }
 
 func TestAuthAndEnvelope(t *testing.T) {
-	s := newServer(t, backends[0].open(t))
+	s := newServer(t, backends.SQLite(t))
 	for _, body := range []string{
 		`{"cid":8771312,"provhash":"wrong","cmd":"getuserdata"}`,
 		`{"cid":1,"provhash":"` + s.provhash + `","cmd":"getuserdata"}`,
@@ -65,7 +66,7 @@ func TestAuthAndEnvelope(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	s := newServer(t, backends[0].open(t))
+	s := newServer(t, backends.SQLite(t))
 	s.h.Limit = 1 // a burst of 2
 	s.cmd(t, "nosuchcmd", "")
 	s.cmd(t, "nosuchcmd", "")

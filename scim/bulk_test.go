@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/portcullis/portcullis/store/storetest/backends"
 )
 
 func bulkOps(t *testing.T, r reply) []map[string]any {
@@ -61,7 +63,7 @@ func TestBulkWithReferences(t *testing.T) {
 }
 
 func TestBulkFailOnErrorsAndLimits(t *testing.T) {
-	s := newServer(t, backends[0].open(t))
+	s := newServer(t, backends.SQLite(t))
 	r := s.do(t, "POST", "/scim/v2/Bulk", `{"failOnErrors":1,"Operations":[
 		{"method":"POST","path":"/Users","bulkId":"a","data":{"userName":""}},
 		{"method":"POST","path":"/Users","bulkId":"b","data":{"userName":"never@example.com"}}]}`).want(t, http.StatusOK)
@@ -92,7 +94,7 @@ func TestBulkFailOnErrorsAndLimits(t *testing.T) {
 // TestBulkPayloadFollowsBodyLimit: with a gateway body limit under 1 MiB,
 // the advertised maxPayloadSize is that limit, and it is what is enforced.
 func TestBulkPayloadFollowsBodyLimit(t *testing.T) {
-	s := newServer(t, backends[0].open(t))
+	s := newServer(t, backends.SQLite(t))
 	s.h.MaxBody = 4096
 	r := s.do(t, "GET", "/scim/v2/ServiceProviderConfig", "").want(t, http.StatusOK)
 	if got := r.body["bulk"].(map[string]any)["maxPayloadSize"]; got != float64(4096) {
@@ -107,7 +109,7 @@ func TestBulkPayloadFollowsBodyLimit(t *testing.T) {
 // TestEntraOptInFlag: Entra ID's tenant URL may carry ?aadOptscim062020,
 // which must not disturb routing or the query.
 func TestEntraOptInFlag(t *testing.T) {
-	s := newServer(t, backends[0].open(t))
+	s := newServer(t, backends.SQLite(t))
 	createUser(t, s, "flag@example.com")
 	r := s.do(t, "GET", "/scim/v2/Users?aadOptscim062020&filter="+strings.ReplaceAll(`userName eq "flag@example.com"`, " ", "%20"), "").want(t, http.StatusOK)
 	if r.body["totalResults"] != float64(1) {

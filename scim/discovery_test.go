@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/portcullis/portcullis/store/storetest/backends"
 )
 
 // jpath follows keys (strings for objects, ints for arrays) into a decoded
@@ -42,7 +44,7 @@ func elemWith(t *testing.T, list any, key, value string) map[string]any {
 }
 
 func TestDiscoveryServiceProviderConfig(t *testing.T) {
-	s := newServer(t, backends[0].open(t))
+	s := newServer(t, backends.SQLite(t))
 	r := s.do(t, "GET", "/scim/v2/ServiceProviderConfig", "").want(t, http.StatusOK)
 	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/scim+json") {
 		t.Errorf("Content-Type %q", ct)
@@ -68,7 +70,7 @@ func TestDiscoveryServiceProviderConfig(t *testing.T) {
 }
 
 func TestDiscoveryResourceTypes(t *testing.T) {
-	s := newServer(t, backends[0].open(t))
+	s := newServer(t, backends.SQLite(t))
 	r := s.do(t, "GET", "/scim/v2/ResourceTypes", "").want(t, http.StatusOK)
 	if jpath(r.body, "schemas", 0) != listSchema || jpath(r.body, "totalResults") != 2.0 ||
 		jpath(r.body, "itemsPerPage") != 2.0 || jpath(r.body, "startIndex") != 1.0 {
@@ -101,7 +103,7 @@ func TestDiscoveryResourceTypes(t *testing.T) {
 }
 
 func TestDiscoverySchemas(t *testing.T) {
-	s := newServer(t, backends[0].open(t))
+	s := newServer(t, backends.SQLite(t))
 	r := s.do(t, "GET", "/scim/v2/Schemas", "").want(t, http.StatusOK)
 	if jpath(r.body, "schemas", 0) != listSchema || jpath(r.body, "totalResults") != 3.0 || jpath(r.body, "startIndex") != 1.0 {
 		t.Fatalf("ListResponse envelope:\n%s", r.raw)
@@ -168,7 +170,7 @@ func wantAttrChars(t *testing.T, attr map[string]any, want map[string]any) {
 }
 
 func TestDiscoveryFilterForbidden(t *testing.T) {
-	s := newServer(t, backends[0].open(t))
+	s := newServer(t, backends.SQLite(t))
 	for _, path := range []string{"/scim/v2/ServiceProviderConfig", "/scim/v2/ResourceTypes", "/scim/v2/Schemas",
 		"/scim/v2/Schemas/" + UserSchema} {
 		wantErrorBody(t, s.do(t, "GET", path+`?filter=id+eq+"User"`, ""), http.StatusForbidden)
@@ -176,7 +178,7 @@ func TestDiscoveryFilterForbidden(t *testing.T) {
 }
 
 func TestDiscoveryNeedsToken(t *testing.T) {
-	s := newServer(t, backends[0].open(t))
+	s := newServer(t, backends.SQLite(t))
 	for _, path := range []string{"/scim/v2/ServiceProviderConfig", "/scim/v2/ResourceTypes", "/scim/v2/Schemas"} {
 		r := s.doAs(t, "", "GET", path, "")
 		wantErrorBody(t, r, http.StatusUnauthorized)
@@ -188,7 +190,7 @@ func TestDiscoveryNeedsToken(t *testing.T) {
 }
 
 func TestDiscoveryLastPassAlias(t *testing.T) {
-	s := newServer(t, backends[0].open(t))
+	s := newServer(t, backends.SQLite(t))
 	r := s.do(t, "GET", "/scimapi/8771312/serviceproviderconfig", "").want(t, http.StatusOK)
 	if jpath(r.body, "bulk", "maxOperations") != 1000.0 {
 		t.Errorf("alias ServiceProviderConfig: %s", r.raw)

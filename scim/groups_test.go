@@ -10,6 +10,7 @@ import (
 
 	"github.com/portcullis/portcullis/audit"
 	"github.com/portcullis/portcullis/store"
+	"github.com/portcullis/portcullis/store/storetest/backends"
 )
 
 func createGroup(t *testing.T, s *server, name string, memberIDs ...string) string {
@@ -112,7 +113,7 @@ func TestGroupLifecycle(t *testing.T) {
 }
 
 func TestGroupRefusalsChangeNothing(t *testing.T) {
-	s := newServer(t, backends[0].open(t))
+	s := newServer(t, backends.SQLite(t))
 	a := createUser(t, s, "a@example.com")
 	gid := createGroup(t, s, "G", a)
 	createGroup(t, s, "Taken")

@@ -8,45 +8,18 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/portcullis/portcullis/store"
-	"github.com/portcullis/portcullis/store/postgres"
-	"github.com/portcullis/portcullis/store/sqlite"
-	"github.com/portcullis/portcullis/store/storetest"
+	"github.com/portcullis/portcullis/store/storetest/backends"
 )
-
-// backends are the stores every behaviour test runs against: SQLite always,
-// PostgreSQL when GATEWAY_TEST_POSTGRES_URL is set.
-var backends = []struct {
-	name string
-	open func(t *testing.T) store.Store
-}{
-	{"sqlite", func(t *testing.T) store.Store {
-		st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "gw.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	}},
-	{"postgres", func(t *testing.T) store.Store {
-		st, err := postgres.Open(t.Context(), storetest.PostgresSchema(t, storetest.PostgresURL(t)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	}},
-}
 
 // eachBackend runs fn once per backend.
 func eachBackend(t *testing.T, fn func(t *testing.T, s *server)) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) { fn(t, newServer(t, b.open(t))) })
+	for _, b := range backends.All {
+		t.Run(b.Name, func(t *testing.T) { fn(t, newServer(t, b.Open(t))) })
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"slices"
 	"testing"
+
+	"github.com/portcullis/portcullis/store/storetest/backends"
 )
 
 // userNames lists the userNames of a ListResponse in order.
@@ -109,7 +111,7 @@ func TestListUsersFilters(t *testing.T) {
 }
 
 func TestListUsersSortAndSearch(t *testing.T) {
-	s := newServer(t, backends[0].open(t))
+	s := newServer(t, backends.SQLite(t))
 	createUser(t, s, "b@example.com", `"name":{"familyName":"Alpha"}`)
 	createUser(t, s, "a@example.com")
 	createUser(t, s, "c@example.com", `"name":{"familyName":"beta"}`)
@@ -134,7 +136,7 @@ func TestListUsersSortAndSearch(t *testing.T) {
 }
 
 func TestFilterScanLimit(t *testing.T) {
-	s := newServer(t, backends[0].open(t))
+	s := newServer(t, backends.SQLite(t))
 	for i := range 3 {
 		createUser(t, s, fmt.Sprintf("u%d@example.com", i))
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/portcullis/portcullis/audit"
 	"github.com/portcullis/portcullis/store"
+	"github.com/portcullis/portcullis/store/storetest/backends"
 )
 
 const patchPrefix = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":`
@@ -72,7 +73,7 @@ func TestCreateUser(t *testing.T) {
 }
 
 func TestCreateUserRefusals(t *testing.T) {
-	s := newServer(t, backends[0].open(t))
+	s := newServer(t, backends.SQLite(t))
 	createUser(t, s, "taken@example.com")
 	for _, c := range []struct{ body, scimType string }{
 		{`{"userName":"TAKEN@example.com"}`, uniqueness},
@@ -99,7 +100,7 @@ func TestCreateUserRefusals(t *testing.T) {
 }
 
 func TestGetUser(t *testing.T) {
-	s := newServer(t, backends[0].open(t))
+	s := newServer(t, backends.SQLite(t))
 	id := createUser(t, s, "g@example.com", `"emails":[{"value":"g@example.com","type":"work"}]`)
 	r := s.do(t, "GET", "/scim/v2/Users/"+id, "").want(t, http.StatusOK)
 	if r.str("userName") != "g@example.com" || r.header.Get("ETag") != `W/"1"` {
@@ -123,7 +124,7 @@ func TestGetUser(t *testing.T) {
 }
 
 func TestLastPassPathsAndAuth(t *testing.T) {
-	s := newServer(t, backends[0].open(t))
+	s := newServer(t, backends.SQLite(t))
 	id := s.do(t, "POST", "/scimapi/8771312/users", `{"userName":"lp@example.com"}`).want(t, http.StatusCreated).str("id")
 	s.do(t, "GET", "/scimapi/8771312/Users/"+id, "").want(t, http.StatusOK)
 	s.do(t, "GET", "/scimapi/1/Users/"+id, "").want(t, http.StatusNotFound)
@@ -199,7 +200,7 @@ func TestPatchUserEntraDialect(t *testing.T) {
 }
 
 func TestPatchUserRefusalsChangeNothing(t *testing.T) {
-	s := newServer(t, backends[0].open(t))
+	s := newServer(t, backends.SQLite(t))
 	id := createUser(t, s, "p@example.com")
 	createUser(t, s, "other@example.com")
 	for _, c := range []struct{ ops, scimType string }{
@@ -226,7 +227,7 @@ func TestPatchUserRefusalsChangeNothing(t *testing.T) {
 }
 
 func TestRenameUser(t *testing.T) {
-	s := newServer(t, backends[0].open(t))
+	s := newServer(t, backends.SQLite(t))
 	id := createUser(t, s, "old@example.com")
 	s.do(t, "PATCH", "/scim/v2/Users/"+id, patchPrefix+`[{"op":"replace","path":"userName","value":"new@example.com"}]}`).want(t, http.StatusOK)
 	if _, err := s.st.UserByEmail(t.Context(), "new@example.com"); err != nil {

@@ -49,17 +49,13 @@ func (c *cli) apiSCIMToken(ctx context.Context, args []string) error {
 		return usagef("api scim-token needs one name (the SCIM client's, e.g. okta)")
 	}
 	name := pos[0]
-	st, cfg, err := c.openStore(ctx)
+	st, _, m, err := c.openStoreAndMaster(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	if *revoke {
 		return c.revokeSCIMToken(ctx, st, name, *asJSON)
-	}
-	m, _, err := server.OpenMaster(cfg)
-	if err != nil {
-		return err
 	}
 	clientID, token, hash, err := scim.NewToken(server.SCIMTokenKey(m))
 	if err != nil {
@@ -115,15 +111,11 @@ func (c *cli) apiEnterpriseSecret(ctx context.Context, args []string) error {
 	if err := parseNone(fs, args); err != nil {
 		return err
 	}
-	st, cfg, err := c.openStore(ctx)
+	st, cfg, m, err := c.openStoreAndMaster(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	m, _, err := server.OpenMaster(cfg)
-	if err != nil {
-		return err
-	}
 	provhash, hash, err := enterprise.NewSecret(server.EnterpriseSecretKey(m))
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/internal/server"
+	"github.com/portcullis/portcullis/keys"
 	"github.com/portcullis/portcullis/store"
 )
 
@@ -59,6 +60,21 @@ func parseNone(fs *flag.FlagSet, args []string) error {
 		err = usagef("%s takes no arguments, got %q", fs.Name(), pos[0])
 	}
 	return err
+}
+
+// openStoreAndMaster opens the store and the master secret, for commands
+// that make or check secrets derived from it.
+func (c *cli) openStoreAndMaster(ctx context.Context) (store.Store, *config.Config, *keys.Master, error) {
+	st, cfg, err := c.openStore(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	m, _, err := server.OpenMaster(cfg)
+	if err != nil {
+		st.Close()
+		return nil, nil, nil, err
+	}
+	return st, cfg, m, nil
 }
 
 // loadConfig reads and validates the configuration.

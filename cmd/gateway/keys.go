@@ -90,15 +90,11 @@ func (c *cli) keysRotate(ctx context.Context, args []string) error {
 	if err := parseNone(fs, args); err != nil {
 		return err
 	}
-	st, cfg, err := c.openStore(ctx)
+	st, cfg, m, err := c.openStoreAndMaster(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	m, _, err := server.OpenMaster(cfg)
-	if err != nil {
-		return err
-	}
 	at := time.Now()
 	if _, err := server.EnsureSigningKey(ctx, st, m, cfg.DataDir, server.CertName(cfg), at); err != nil {
 		return err
