@@ -24,6 +24,10 @@
 //     empties the WAL file: passive ones alone let it grow without bound
 //     under continuous writes. The last connection to close still
 //     checkpoints, as SQLite always does.
+//   - Temporary tables and statement journals live in memory
+//     (temp_store=MEMORY): a statement in a transaction that has written
+//     keeps a journal to undo itself with, and on disk that was a third of
+//     the time of a 10,000-user batch (a temporary file per transaction).
 //   - Migrations are embedded and applied by Open, each in its own
 //     immediate transaction, so two processes opening one file at once
 //     apply each exactly once.
@@ -173,6 +177,7 @@ func dsn(file string) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "wal_autocheckpoint(0)")
+	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Set("_txlock", "immediate")
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(file), RawQuery: q.Encode()}
 	return u.String()
