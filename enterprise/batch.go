@@ -75,7 +75,7 @@ func addEntries(raw json.RawMessage) ([]addEntry, error) {
 	}
 	var entries []addEntry
 	if err := json.Unmarshal(raw, &entries); err != nil {
-		return nil, fmt.Errorf("Invalid data: batchadd takes an array of users: %v", err)
+		return nil, fmt.Errorf("%w (batchadd takes an array of users)", dataError(err))
 	}
 	if len(entries) == 0 {
 		return nil, errors.New("Invalid data: no users")
@@ -363,10 +363,15 @@ func batchChangeGroups(c *call) (any, error) {
 	var skipped []string
 	err := c.h.Store.InTx(ctx, func(tx store.Tx) error {
 		g := newGroupSet(tx, c)
-		for _, e := range entries {
-			u, err := findUser(ctx, tx, strings.TrimSpace(e.Username))
+		for i, e := range entries {
+			name := strings.TrimSpace(e.Username)
+			if name == "" {
+				skipped = append(skipped, fmt.Sprintf("entry %d has no username", i+1))
+				continue
+			}
+			u, err := findUser(ctx, tx, name)
 			if errors.As(err, new(errNoUser)) {
-				skipped = append(skipped, strings.TrimSpace(e.Username)+" does not exist")
+				skipped = append(skipped, name+" does not exist")
 				continue
 			}
 			if err != nil {

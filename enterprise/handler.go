@@ -6,10 +6,12 @@ import (
 	"crypto/hmac"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -290,9 +292,40 @@ func (c *call) decodeData(v any) error {
 	dec := json.NewDecoder(bytes.NewReader(c.req.Data))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
-		return errors.New("Invalid data: " + err.Error())
+		return dataError(err)
 	}
 	return nil
+}
+
+// dataError words a decoding error for the client, in JSON's terms rather
+// than Go's: "Invalid data: username must be a string, got number".
+func dataError(err error) error {
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) {
+		return errors.New("Invalid data: " + strings.TrimPrefix(err.Error(), "json: "))
+	}
+	want := jsonKind(te.Type)
+	if te.Field == "" {
+		return fmt.Errorf("Invalid data: expected %s, got %s", want, te.Value)
+	}
+	return fmt.Errorf("Invalid data: %s must be %s, got %s", te.Field, want, te.Value)
+}
+
+// jsonKind names the JSON value a Go type decodes from.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return "a number"
 }
 
 // event is an audit event of this call.

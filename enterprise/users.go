@@ -95,6 +95,9 @@ func updateUser(c *call) (any, error) {
 	if err := c.decodeData(&d); err != nil {
 		return fail(err.Error()), nil
 	}
+	if strings.TrimSpace(d.Username) == "" {
+		return fail("username is required"), nil
+	}
 	ctx := c.r.Context()
 	return answer(ok(), c.h.Store.InTx(ctx, func(tx store.Tx) error {
 		u, err := findUser(ctx, tx, strings.TrimSpace(d.Username))
@@ -170,6 +173,9 @@ func delUser(c *call) (any, error) {
 	}
 	if err := c.decodeData(&d); err != nil {
 		return fail(err.Error()), nil
+	}
+	if strings.TrimSpace(d.Username) == "" {
+		return fail("username is required"), nil
 	}
 	action, err := scalar(d.DeleteAction)
 	if action == "" {

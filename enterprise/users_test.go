@@ -106,7 +106,7 @@ func TestBatchAdd(t *testing.T) {
 		if _, err := s.st.UserByEmail(t.Context(), "new@example.com"); err == nil {
 			t.Fatal("a failed batch left a user behind")
 		}
-		s.cmd(t, "batchadd", `"nope"`).want(t, `{"status":"FAIL","error":"Invalid data: batchadd takes an array of users: json: cannot unmarshal string into Go value of type []enterprise.addEntry"}`)
+		s.cmd(t, "batchadd", `"nope"`).want(t, `{"status":"FAIL","error":"Invalid data: expected an array, got string (batchadd takes an array of users)"}`)
 		s.cmd(t, "batchadd", `[{"username":"d@example.com"},{"username":"e@example.com"},{"username":"D@example.com"}]`).
 			want(t, `{"status":"FAIL","error":"Duplicate username in entries 1 and 3: D@example.com"}`)
 		s.cmd(t, "batchadd", `[{"username":"x@example.com","attribs":{"a":{"b":1}}}]`).
@@ -119,6 +119,9 @@ func TestLifecycleCommands(t *testing.T) {
 		s.cmd(t, "batchadd", `[{"username":"a@example.com"},{"username":"b@example.com"},{"username":"c@example.com"}]`).want(t, `{"status":"OK"}`)
 		a := user(t, s, "a@example.com")
 		s.cmd(t, "updateuser", `{"username":"a@example.com","fullname":"Alice A"}`).want(t, `{"status":"OK"}`)
+		s.cmd(t, "updateuser", `{"fullname":"x"}`).want(t, `{"status":"FAIL","error":"username is required"}`)
+		s.cmd(t, "deluser", `{"deleteaction":0}`).want(t, `{"status":"FAIL","error":"username is required"}`)
+		s.cmd(t, "updateuser", `{"username":42}`).want(t, `{"status":"FAIL","error":"Invalid data: username must be a string, got number"}`)
 		s.cmd(t, "updateuser", `{"username":"zz@example.com","fullname":"x"}`).want(t, `{"status":"FAIL","error":"No such user: zz@example.com"}`)
 		if user(t, s, "a@example.com").Name != "Alice A" {
 			t.Fatal("updateuser did not set the name")
@@ -174,6 +177,7 @@ func TestBatchChangeGroups(t *testing.T) {
 			t.Fatalf("b's groups %v", got)
 		}
 		s.cmd(t, "batchchangegrp", `{"username":"b@example.com","del":["New"]}`).want(t, `{"status":"OK"}`)
+		s.cmd(t, "batchchangegrp", `[{"add":["New"]}]`).want(t, `{"status":"WARN","errors":["entry 1 has no username"]}`)
 		s.cmd(t, "batchchangegrp", `"x"`).want(t, `{"status":"FAIL","error":"Invalid data: batchchangegrp takes an array of {username, add, del}"}`)
 	})
 }
