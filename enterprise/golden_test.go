@@ -45,7 +45,6 @@ package enterprise
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -304,23 +303,7 @@ func (ex goldenExchange) request(vars map[string]string) string {
 
 func (ex goldenExchange) send(t *testing.T, s *server, vars map[string]string) reply {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), ex.method, s.url+ex.path, strings.NewReader(ex.request(vars)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ex.contentType != "" {
-		req.Header.Set("Content-Type", ex.contentType)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return reply{status: resp.StatusCode, header: resp.Header, body: string(raw)}
+	return s.send(t, ex.method, ex.path, ex.request(vars), ex.contentType)
 }
 
 // goldenPatterns is what each kind of placeholder matches in an answer.

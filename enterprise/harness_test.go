@@ -89,7 +89,13 @@ type reply struct {
 // post sends body (already a full envelope) to /enterpriseapi.php.
 func (s *server) post(t *testing.T, body, contentType string) reply {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.url+Path, strings.NewReader(body))
+	return s.send(t, http.MethodPost, Path, body, contentType)
+}
+
+// send makes any request of the server.
+func (s *server) send(t *testing.T, method, path, body, contentType string) reply {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, s.url+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,16 +43,7 @@ func TestEnterpriseAPIIsTheDirectory(t *testing.T) {
 	enterpriseRedirect(t, fresh.Login(b, tim, timPW), "/password")
 	enterpriseRedirect(t, fresh.Get(b.URL+"/"), "/password")
 
-	auth := func(c *testenv.Client, want int) *testenv.Response {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, b.URL+"/auth/request", nil)
-		req.Header.Set("X-Original-URL", "https://app.test/")
-		r := c.Do(req)
-		if r.StatusCode != want {
-			t.Fatalf("/auth/request = %d, want %d", r.StatusCode, want)
-		}
-		return r
-	}
+	auth := func(c *testenv.Client, want int) *testenv.Response { t.Helper(); return askAppTest(t, c, b, want) }
 	auth(c, http.StatusForbidden) // not in ops yet
 	api.want(t, a, "batchchangegrp", `[{"username":"`+ann+`","add":["ops"]}]`, `{"status":"OK"}`)
 	if r := auth(c, http.StatusOK); r.Header.Get("Remote-User") != ann || !strings.Contains(r.Header.Get("Remote-Groups"), "ops") ||

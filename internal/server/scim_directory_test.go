@@ -35,16 +35,7 @@ func TestSCIMIsTheDirectory(t *testing.T) {
 	if r := c.Login(b, email, password); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("login with the SCIM password = %d:\n%s", r.StatusCode, r.Body)
 	}
-	auth := func(want int) *testenv.Response {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, b.URL+"/auth/request", nil)
-		req.Header.Set("X-Original-URL", "https://app.test/")
-		r := c.Do(req)
-		if r.StatusCode != want {
-			t.Fatalf("/auth/request = %d, want %d", r.StatusCode, want)
-		}
-		return r
-	}
+	auth := func(want int) *testenv.Response { t.Helper(); return askAppTest(t, c, b, want) }
 	auth(http.StatusForbidden) // not in ops yet
 
 	scimDo(t, a, token, "POST", "/scim/v2/Groups", `{"displayName":"ops","members":[{"value":"`+id+`"}]}`, http.StatusCreated)
@@ -73,6 +64,19 @@ func TestSCIMIsTheDirectory(t *testing.T) {
 	if strings.Join(types, " ") != strings.Join(want, " ") {
 		t.Fatalf("audit trail %v, want %v (newest first)", types, want)
 	}
+}
+
+// askAppTest asks the node's /auth/request, as nginx would, whether c may
+// reach https://app.test/, and fails unless the answer is want.
+func askAppTest(t *testing.T, c *testenv.Client, node *testenv.Node, want int) *testenv.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, node.URL+"/auth/request", nil)
+	req.Header.Set("X-Original-URL", "https://app.test/")
+	r := c.Do(req)
+	if r.StatusCode != want {
+		t.Fatalf("/auth/request = %d, want %d", r.StatusCode, want)
+	}
+	return r
 }
 
 func scimDo(t *testing.T, node *testenv.Node, token, method, path, body string, want int) string {
