@@ -1,0 +1,61 @@
+// Package sp is the SAML 2.0 service provider side of identity brokering:
+// Portcullis receiving a Response from an organisation's upstream IdP. For
+// now it holds the validation core, ParseResponse; the HTTP flows (ACS,
+// SP-initiated login, SLO, metadata) are wired on top of it.
+//
+// ParseResponse(samlResponse, Expect) takes the SAMLResponse form field of
+// the HTTP-POST binding and returns the one Assertion, or an *Error whose
+// Reason (ReasonSignature, ReasonWrapping, ...) goes to the log and the
+// audit trail while the browser gets a generic page.
+//
+// Decisions:
+//   - Bounded and plain before anything else: the field at most twice
+//     MaxResponseBytes (256 KiB) of base64, strictly decoded, the XML at
+//     most MaxResponseBytes and 64 levels deep, one root, no repeated
+//     attribute, and any DOCTYPE or entity declaration refused (XXE,
+//     billion laughs), all by one encoding/xml pass before etree parses.
+//   - Signature wrapping is refused twice. First by layout: a Response or
+//     Assertion anywhere but as the root and its one direct child, or a
+//     ds:Signature anywhere but directly in those two, is ReasonWrapping;
+//     two direct assertions are ReasonMultipleAssertions. Then by reading
+//     only what a signature covers: goxmldsig returns the signed element
+//     re-parsed from the canonical bytes it digested, and every check and
+//     every value comes from that copy. A signed Response is verified
+//     first and its Assertion taken from the verified copy; a signed
+//     Assertion is verified as found there, its Reference URI required to
+//     be "#" + its own ID (SAML Core §5.4.2), one Reference, SHA-2 only.
+//   - Signatures are verified against Expect.Certs only. KeyInfo is removed
+//     from the copy given to goxmldsig, and each registered certificate is
+//     tried in turn (a rollover registers two). Expect.Want says which part
+//     must be signed; its zero value, SignedEither, still needs one. Every
+//     signature present is verified, wanted or not.
+//   - Text is read whole: all text nodes of an element joined, child
+//     elements refused, so a comment splitting a NameID
+//     (admin@example.com<!---->.evil.com) cannot shorten the identity,
+//     whichever c14n the signature used.
+//   - Checks (SAML Core §2.3–§2.7, §3.2.2; Profiles §4.1.4.2–3; Bindings
+//     §3.5.5.2): Status Success; Version 2.0; IssueInstant not after
+//     Now+Skew; every Issuer equals Expect.IdPEntityID (the Response's is
+//     optional); Destination equals ACS when present and is required on a
+//     signed Response; one Subject with one NameID; a bearer
+//     SubjectConfirmation whose Data has Recipient = ACS, NotOnOrAfter (not
+//     passed), no NotBefore; one Conditions whose window holds, every
+//     AudienceRestriction naming Expect.EntityID, and no condition this SP
+//     does not know (OneTimeUse and ProxyRestriction are known); at least
+//     one AuthnStatement. Skew applies both ways.
+//   - InResponseTo: with Expect.RequestIDs nil only unsolicited Responses
+//     pass (no InResponseTo anywhere); otherwise the Response's and the
+//     bearer confirmation's must be equal and RequestIDs must accept it.
+//     RequestIDs is called last, so it may consume the request ID.
+//   - Not done here, left to the caller: the assertion-ID replay cache
+//     (Assertion.ID until Assertion.NotOnOrAfter, in the shared session
+//     backend so every node sees it), and EncryptedAssertion, EncryptedID
+//     and EncryptedAttribute, refused for now as
+//     ReasonEncryptedUnsupported.
+//
+// Tests keep the attack corpus in testdata/attacks, one case per file,
+// each opening with a comment naming the attack and the expected Reason;
+// go test ./sp -update regenerates it from the fixed test keys in testdata.
+//
+// sp is layer 2: it imports no other domain package.
+package sp
