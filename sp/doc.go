@@ -1,7 +1,12 @@
 // Package sp is the SAML 2.0 service provider side of identity brokering:
 // Portcullis receiving a Response from an organisation's upstream IdP. For
-// now it holds the validation core, ParseResponse; the HTTP flows (ACS,
-// SP-initiated login, SLO, metadata) are wired on top of it.
+// now it holds the validation core, ParseResponse, and the registry's
+// pieces: an upstream IdP's Settings (how users are linked, just-in-time
+// creation, group mapping, whether its MFA statement is trusted, what must
+// be signed) and ParseMetadata, which reads its entity ID, SSO and SLO
+// endpoints and signing certificates (`gateway idps add|list|remove|
+// refresh`). The HTTP flows (ACS, SP-initiated login, SLO, our SP
+// metadata) are wired on top of them.
 //
 // ParseResponse(samlResponse, Expect) takes the SAMLResponse form field of
 // the HTTP-POST binding and returns the one Assertion, or an *Error whose

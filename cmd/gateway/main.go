@@ -51,6 +51,12 @@ Commands:
   apps list [--json]
   apps remove NAME [--json]
   apps refresh [NAME] [--json]
+  idps add NAME --metadata FILE|URL [--link email|nameid|attribute] [--link-attribute A]
+      [--create-users] [--groups-attribute A] [--trust-mfa] [--allow-unsolicited]
+      [--want response|assertion|either] [--json]
+  idps list [--json]
+  idps remove NAME [--json]
+  idps refresh [NAME] [--json]
   folders add NAME | list | apps NAME [--add APP]... [--remove APP]... [--json]
   folders share NAME --user EMAIL|--group NAME [--readonly] [--give] [--admin] [--json]
   folders unshare NAME --user EMAIL|--group NAME [--json]
@@ -111,6 +117,8 @@ func dispatch(ctx context.Context, args []string, e env) error {
 		return c.groups(ctx, rest)
 	case "apps":
 		return c.apps(ctx, rest)
+	case "idps":
+		return c.idps(ctx, rest)
 	case "folders":
 		return c.folders(ctx, rest)
 	case "keys":
