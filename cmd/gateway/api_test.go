@@ -102,22 +102,14 @@ func TestAPISCIMToken(t *testing.T) {
 
 func TestAPIUsageErrors(t *testing.T) {
 	e := dataEnv(t)
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
+	wantUsageErrors(t, e, []usageCase{
 		{[]string{"api"}, "subcommand"},
 		{[]string{"api", "frob"}, "unknown api command"},
 		{[]string{"api", "scim-token"}, "one name"},
 		{[]string{"api", "scim-token", "a", "b"}, "one name"},
 		{[]string{"api", "scim-token", " "}, "one name"},
 		{[]string{"api", "scim-token", "okta", "--forever"}, "-forever"},
-	} {
-		r := gw(t, e, "", tc.args...)
-		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
-			t.Errorf("gateway %v: exit %d, stderr %q; want 2 saying %q", tc.args, r.code, r.stderr, tc.want)
-		}
-	}
+	})
 	if creds, err := openEnvStore(t, e).ListCredentials(t.Context(), store.CredentialSCIM); err != nil || len(creds) != 0 {
 		t.Errorf("usage errors stored credentials: %v %v", creds, err)
 	}

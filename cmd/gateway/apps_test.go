@@ -45,10 +45,7 @@ func eventCount(t *testing.T, environ []string, typ string) int {
 func TestAppsUsageErrors(t *testing.T) {
 	e := dataEnv(t)
 	sp := filepath.Join("testdata", "sp.xml")
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
+	wantUsageErrors(t, e, []usageCase{
 		{[]string{"apps"}, "subcommand"},
 		{[]string{"apps", "frob"}, "unknown apps subcommand"},
 		{[]string{"apps", "add", "--metadata", sp}, "one app name"},
@@ -67,12 +64,7 @@ func TestAppsUsageErrors(t *testing.T) {
 		{[]string{"keys"}, "subcommand"},
 		{[]string{"keys", "frob"}, "unknown keys subcommand"},
 		{[]string{"keys", "rotate", "--soon"}, "-soon"},
-	} {
-		r := gw(t, e, "", tc.args...)
-		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
-			t.Errorf("gateway %v: exit %d, stderr %q; want 2 saying %q", tc.args, r.code, r.stderr, tc.want)
-		}
-	}
+	})
 	if r := mustRun(t, e, "", "apps", "list", "--json"); strings.TrimSpace(r.stdout) != "[]" {
 		t.Errorf("usage errors wrote apps: %s", r.stdout)
 	}

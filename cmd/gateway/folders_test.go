@@ -12,10 +12,7 @@ import (
 
 func TestFoldersUsageErrors(t *testing.T) {
 	e := dataEnv(t)
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
+	wantUsageErrors(t, e, []usageCase{
 		{[]string{"folders"}, "subcommand"},
 		{[]string{"folders", "frob"}, "unknown folders subcommand"},
 		{[]string{"folders", "add"}, "one folder name"},
@@ -28,12 +25,7 @@ func TestFoldersUsageErrors(t *testing.T) {
 		{[]string{"folders", "unshare", "F", "--user", "a@example.com", "--readonly"}, "-readonly"},
 		{[]string{"folders", "apps"}, "one folder name"},
 		{[]string{"folders", "apps", "F", "--add"}, "-add"},
-	} {
-		r := gw(t, e, "", tc.args...)
-		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
-			t.Errorf("gateway %v: exit %d, stderr %q; want 2 saying %q", tc.args, r.code, r.stderr, tc.want)
-		}
-	}
+	})
 	if out := mustRun(t, e, "", "folders", "list").stdout; out != "No folders.\n" {
 		t.Errorf("usage errors wrote folders: %q", out)
 	}

@@ -164,7 +164,11 @@ func addIdP(ctx context.Context, st store.Store, name, source string, s sp.Setti
 		p.MetadataURL = source
 	}
 	err = st.InTx(ctx, func(tx store.Tx) error {
-		if err := checkNewIdP(ctx, tx, p); err != nil {
+		idps, err := tx.ListIdPs(ctx)
+		if err != nil {
+			return err
+		}
+		if err := catalog.Taken("IdP", p.Name, p.EntityID, idps, func(o store.IdP) (string, string) { return o.Name, o.EntityID }); err != nil {
 			return err
 		}
 		if err := tx.CreateIdP(ctx, &p); err != nil {
@@ -187,25 +191,6 @@ func checkedMetadata(doc []byte, now time.Time) (sp.Upstream, error) {
 		err = fmt.Errorf("metadata of %s expired at %s (validUntil)", u.EntityID, rfc3339(u.ValidUntil))
 	}
 	return u, err
-}
-
-// checkNewIdP refuses a taken name or entity ID.
-func checkNewIdP(ctx context.Context, tx store.Tx, p store.IdP) error {
-	if _, err := tx.IdPByName(ctx, p.Name); err == nil {
-		return fmt.Errorf("an IdP named %q already exists", p.Name)
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	idps, err := tx.ListIdPs(ctx)
-	if err != nil {
-		return err
-	}
-	for _, o := range idps {
-		if o.EntityID == p.EntityID {
-			return fmt.Errorf("IdP %q already has entity ID %s", o.Name, p.EntityID)
-		}
-	}
-	return nil
 }
 
 func orFile(url string) string {

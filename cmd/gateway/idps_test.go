@@ -40,10 +40,7 @@ func writeTemp(t *testing.T, doc string) string {
 
 func TestIdPsUsageErrors(t *testing.T) {
 	e := dataEnv(t)
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
+	wantUsageErrors(t, e, []usageCase{
 		{[]string{"idps"}, "subcommand"},
 		{[]string{"idps", "frob"}, "unknown idps subcommand"},
 		{[]string{"idps", "add", "--metadata", oktaXML}, "one IdP name"},
@@ -56,12 +53,7 @@ func TestIdPsUsageErrors(t *testing.T) {
 		{[]string{"idps", "remove"}, "one IdP name"},
 		{[]string{"idps", "refresh", "a", "b"}, "at most one"},
 		{[]string{"idps", "list", "extra"}, "no arguments"},
-	} {
-		r := gw(t, e, "", tc.args...)
-		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
-			t.Errorf("gateway %v: exit %d, stderr %q; want 2 saying %q", tc.args, r.code, r.stderr, tc.want)
-		}
-	}
+	})
 	if r := mustRun(t, e, "", "idps", "list", "--json"); strings.TrimSpace(r.stdout) != "[]" {
 		t.Errorf("usage errors wrote IdPs: %s", r.stdout)
 	}

@@ -174,3 +174,21 @@ func decode(t *testing.T, s string, v any) {
 		t.Fatalf("not JSON (%v):\n%s", err, s)
 	}
 }
+
+// usageCase is a command line that must be refused as bad usage, and what
+// the refusal must say.
+type usageCase struct {
+	args []string
+	want string
+}
+
+// wantUsageErrors runs each case and wants exit 2 with its words on stderr.
+func wantUsageErrors(t *testing.T, environ []string, cases []usageCase) {
+	t.Helper()
+	for _, tc := range cases {
+		r := gw(t, environ, "", tc.args...)
+		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("gateway %v: exit %d, stderr %q; want 2 saying %q", tc.args, r.code, r.stderr, tc.want)
+		}
+	}
+}

@@ -154,19 +154,12 @@ func (c *Catalog) Add(ctx context.Context, n NewApp) (store.App, error) {
 
 // checkNew refuses a taken name or entity ID and unknown groups.
 func checkNew(ctx context.Context, tx store.Tx, a store.App) error {
-	if _, err := tx.AppByName(ctx, a.Name); err == nil {
-		return fmt.Errorf("an app named %q already exists", a.Name)
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
 	apps, err := tx.ListApps(ctx)
 	if err != nil {
 		return err
 	}
-	for _, o := range apps {
-		if o.EntityID == a.EntityID {
-			return fmt.Errorf("app %q already has entity ID %s", o.Name, a.EntityID)
-		}
+	if err := Taken("app", a.Name, a.EntityID, apps, func(o store.App) (string, string) { return o.Name, o.EntityID }); err != nil {
+		return err
 	}
 	for _, g := range a.Groups {
 		if g == AllGroups {
@@ -179,6 +172,32 @@ func checkNew(ctx context.Context, tx store.Tx, a store.App) error {
 		}
 	}
 	return nil
+}
+
+// Taken refuses a name (ignoring case, as the store compares names) or
+// an entity ID that a record of list already holds, with an error for
+// the operator; kind names the records ("app", "IdP"). The store enforces
+// both too; this says which one and who holds it.
+func Taken[T any](kind, name, entityID string, list []T, ids func(T) (name, entityID string)) error {
+	for _, o := range list {
+		if n, _ := ids(o); strings.EqualFold(strings.TrimSpace(n), strings.TrimSpace(name)) {
+			return fmt.Errorf("%s %s named %q already exists", article(kind), kind, name)
+		}
+	}
+	for _, o := range list {
+		if n, e := ids(o); e == entityID {
+			return fmt.Errorf("%s %q already has entity ID %s", kind, n, entityID)
+		}
+	}
+	return nil
+}
+
+// article is the indefinite article before kind.
+func article(kind string) string {
+	if strings.ContainsRune("aeiouAEIOU", rune(kind[0])) {
+		return "an"
+	}
+	return "a"
 }
 
 // Remove deletes the app named name with its app.deleted event.
