@@ -1,16 +1,15 @@
 package enterprise
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/portcullis/portcullis/mfa"
+	"github.com/portcullis/portcullis/session/sessiontest"
 	"github.com/portcullis/portcullis/store"
 	"github.com/portcullis/portcullis/store/storetest/backends"
 )
@@ -31,25 +30,7 @@ type server struct {
 	st       store.Store
 	url      string
 	provhash string
-	rev      *revoker
-}
-
-type revoker struct {
-	mu    sync.Mutex
-	users []int64
-}
-
-func (r *revoker) RevokeUser(_ context.Context, id int64) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.users = append(r.users, id)
-	return 1, nil
-}
-
-func (r *revoker) revoked() []int64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]int64(nil), r.users...)
+	rev      *sessiontest.Revoker
 }
 
 // plainHasher stands in for argon2id, which is slow, with a marked string.
@@ -59,7 +40,7 @@ func (plainHasher) Hash(pw string) (string, error) { return "hashed:" + pw, nil 
 
 func newServer(t *testing.T, st store.Store) *server {
 	t.Helper()
-	s := &server{st: st, rev: &revoker{}}
+	s := &server{st: st, rev: &sessiontest.Revoker{}}
 	s.h = &Handler{Store: st, Sessions: s.rev, Hasher: plainHasher{}, Logger: slog.New(slog.DiscardHandler),
 		CID: testCID, SecretKey: testKey, ResetMFA: mfa.ResetUser, Limit: 10000}
 	mux := http.NewServeMux()

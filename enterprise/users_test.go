@@ -132,8 +132,8 @@ func TestLifecycleCommands(t *testing.T) {
 			want(t, `{"status":"success","disabled_users":[],"unchanged_users":["a@example.com"]}`)
 		s.cmd(t, "enableuser", `[{"username":"b@example.com"}]`).
 			want(t, `{"status":"success","enabled_users":["b@example.com"],"unchanged_users":[]}`)
-		if !slices.Contains(s.rev.revoked(), a.ID) || !user(t, s, "a@example.com").Disabled || user(t, s, "b@example.com").Disabled {
-			t.Fatalf("disable/enable: revoked %v", s.rev.revoked())
+		if !slices.Contains(s.rev.Revoked(), a.ID) || !user(t, s, "a@example.com").Disabled || user(t, s, "b@example.com").Disabled {
+			t.Fatalf("disable/enable: revoked %v", s.rev.Revoked())
 		}
 		s.cmd(t, "deluser", `{"username":"a@example.com","deleteaction":0}`).want(t, `{"status":"OK","error":"User already disabled: a@example.com"}`)
 		s.cmd(t, "deluser", `{"username":"b@example.com","deleteaction":"0"}`).want(t, `{"status":"OK"}`)

@@ -341,7 +341,7 @@ func (r *goldenRun) revoked(refs []string) error {
 		}
 		want = append(want, id)
 	}
-	if got := r.s.rev.revoked(); !slices.Equal(got, want) {
+	if got := r.s.rev.Revoked(); !slices.Equal(got, want) {
 		return fmt.Errorf("sessions of users %v revoked, want %v", got, want)
 	}
 	return nil

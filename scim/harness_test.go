@@ -2,16 +2,15 @@ package scim
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/portcullis/portcullis/session/sessiontest"
 	"github.com/portcullis/portcullis/store"
 	"github.com/portcullis/portcullis/store/storetest/backends"
 )
@@ -29,27 +28,7 @@ type server struct {
 	st    store.Store
 	url   string
 	token string
-	rev   *revoker
-}
-
-// revoker records the users whose sessions were revoked.
-type revoker struct {
-	mu    sync.Mutex
-	users []int64
-	err   error
-}
-
-func (r *revoker) RevokeUser(_ context.Context, id int64) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.users = append(r.users, id)
-	return 1, r.err
-}
-
-func (r *revoker) revoked() []int64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]int64(nil), r.users...)
+	rev   *sessiontest.Revoker
 }
 
 // plainHasher stands in for argon2id, which is slow, with a marked string.
@@ -61,7 +40,7 @@ var testKey = []byte("0123456789abcdef0123456789abcdef")
 
 func newServer(t *testing.T, st store.Store) *server {
 	t.Helper()
-	s := &server{st: st, rev: &revoker{}}
+	s := &server{st: st, rev: &sessiontest.Revoker{}}
 	mux := http.NewServeMux()
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)

@@ -152,8 +152,8 @@ func TestReplaceUser(t *testing.T) {
 			t.Fatalf("stored after PUT: %+v", u)
 		}
 		s.do(t, "PUT", "/scim/v2/Users/"+id, `{"userName":"r2@example.com","active":false}`).want(t, http.StatusOK)
-		if !storedUser(t, s, id).Disabled || !slices.Contains(s.rev.revoked(), storedUser(t, s, id).ID) {
-			t.Fatalf("PUT active false: disabled %v, revoked %v", storedUser(t, s, id).Disabled, s.rev.revoked())
+		if !storedUser(t, s, id).Disabled || !slices.Contains(s.rev.Revoked(), storedUser(t, s, id).ID) {
+			t.Fatalf("PUT active false: disabled %v, revoked %v", storedUser(t, s, id).Disabled, s.rev.Revoked())
 		}
 		s.do(t, "PUT", "/scim/v2/Users/12345", `{"userName":"x@example.com"}`).want(t, http.StatusNotFound)
 	})
@@ -185,8 +185,8 @@ func TestPatchUserEntraDialect(t *testing.T) {
 		if !u.Disabled || u.Name != "Evie" || u.Attributes["department"] != "Sales" || u.Attributes["family_name"] != "" {
 			t.Fatalf("stored: %+v", u)
 		}
-		if !slices.Equal(s.rev.revoked(), []int64{u.ID}) {
-			t.Fatalf("revoked %v, want [%d]", s.rev.revoked(), u.ID)
+		if !slices.Equal(s.rev.Revoked(), []int64{u.ID}) {
+			t.Fatalf("revoked %v, want [%d]", s.rev.Revoked(), u.ID)
 		}
 		events, _ := s.st.ListEvents(t.Context(), store.EventFilter{Types: []string{audit.UserDisabled}, Subject: "e@example.com"})
 		if len(events) != 1 || events[0].Actor != "scim:okta" {
@@ -268,8 +268,8 @@ func TestDeleteUser(t *testing.T) {
 		}
 		s.do(t, "GET", "/scim/v2/Users/"+id, "").want(t, http.StatusNotFound)
 		s.do(t, "DELETE", "/scim/v2/Users/"+id, "").want(t, http.StatusNotFound)
-		if !slices.Equal(s.rev.revoked(), []int64{n}) {
-			t.Fatalf("revoked %v", s.rev.revoked())
+		if !slices.Equal(s.rev.Revoked(), []int64{n}) {
+			t.Fatalf("revoked %v", s.rev.Revoked())
 		}
 		events, _ := s.st.ListEvents(t.Context(), store.EventFilter{Types: []string{audit.UserDeleted}})
 		if len(events) != 1 || events[0].Subject != "d@example.com" {
