@@ -1,6 +1,7 @@
 // Package store owns the directory: the domain types (users, groups and
-// memberships, shared folders, apps, upstream IdPs, API credentials, MFA
-// enrolments, IdP signing key versions and audit events) and the small per-aggregate interfaces through
+// memberships, shared folders, apps, upstream IdPs and the links of users to
+// their subjects there, API credentials, MFA enrolments, IdP signing key
+// versions and audit events) and the small per-aggregate interfaces through
 // which every other package reads and changes them.
 //
 // Backends live in sub-packages named after their technology: store/sqlite
@@ -19,6 +20,11 @@
 //     APIs print them as decimal strings.
 //   - Deleting a user or group removes its memberships and folder shares in
 //     the same transaction; deleting a user removes their MFA enrolments.
+//   - Deleting a user or an upstream IdP removes its IdP links in the same
+//     transaction, so that a subject never stays linked to a user who is
+//     gone, nor to a user by way of an IdP that is gone. A link's subject is
+//     opaque: kept as the IdP sent it and compared byte for byte, since
+//     persistent NameIDs and attribute values may differ in case alone.
 //   - Secrets never reach the store in clear: API credentials carry a hash,
 //     MFA enrolments and signing keys carry bytes the caller has already
 //     encrypted.
@@ -66,6 +72,7 @@ type Tx interface {
 	Folders
 	Apps
 	IdPs
+	IdPLinks
 	Credentials
 	Enrolments
 	Events
@@ -87,8 +94,8 @@ type Users interface {
 	// UpdateUser replaces every mutable field of the user with u.ID
 	// (email, name, password hash, flags, attributes, timestamps).
 	UpdateUser(ctx context.Context, u User) error
-	// DeleteUser removes the user, their memberships, folder shares and MFA
-	// enrolments.
+	// DeleteUser removes the user, their memberships, folder shares, MFA
+	// enrolments and IdP links.
 	DeleteUser(ctx context.Context, id int64) error
 	// LockUser returns the user and, inside InTx, keeps any other
 	// transaction from changing it until this one ends, so that a
@@ -180,7 +187,25 @@ type IdPs interface {
 	IdPByName(ctx context.Context, name string) (IdP, error)
 	ListIdPs(ctx context.Context) ([]IdP, error)
 	UpdateIdP(ctx context.Context, p IdP) error
+	// DeleteIdP removes the IdP and its links.
 	DeleteIdP(ctx context.Context, id int64) error
+}
+
+// IdPLinks is the aggregate of links from users to their subjects at
+// upstream IdPs, by which an assertion from an IdP finds its user.
+type IdPLinks interface {
+	// IdPLink returns the link of subject at the IdP, or ErrNotFound.
+	IdPLink(ctx context.Context, idpID int64, subject string) (IdPLink, error)
+	// CreateIdPLink records l (CreatedAt set when zero). ErrConflict when
+	// the IdP already links that subject, and, as for every missing
+	// reference, when the user or IdP does not exist. An empty subject is
+	// an error.
+	CreateIdPLink(ctx context.Context, l *IdPLink) error
+	// IdPLinksOfUser lists the user's links, by IdP ID then subject (in
+	// byte order). ErrNotFound when there is no such user.
+	IdPLinksOfUser(ctx context.Context, userID int64) ([]IdPLink, error)
+	// DeleteIdPLink removes one link; ErrNotFound when there is none.
+	DeleteIdPLink(ctx context.Context, idpID int64, subject string) error
 }
 
 // Credentials is the aggregate of API credentials.

@@ -130,6 +130,15 @@ type IdP struct {
 	UpdatedAt   time.Time
 }
 
+// IdPLink ties one of our users to their subject at an upstream IdP: the
+// value the IdP's link setting names (the NameID or an attribute).
+type IdPLink struct {
+	IdPID     int64
+	Subject   string // as the IdP sends it, compared exactly (case matters)
+	UserID    int64
+	CreatedAt time.Time
+}
+
 // CredentialKind says which API a credential opens.
 type CredentialKind string
 

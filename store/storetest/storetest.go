@@ -27,7 +27,7 @@ import (
 // arrange for it to be closed with t.Cleanup.
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	for _, group := range [][]test{
-		userTests, groupTests, folderTests, appTests, idpTests, credentialTests,
+		userTests, groupTests, folderTests, appTests, idpTests, idpLinkTests, credentialTests,
 		enrolmentTests, eventTests, signingKeyTests, txTests, provisioningTests,
 	} {
 		for _, tc := range group {
