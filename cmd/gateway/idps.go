@@ -2,17 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
-	"github.com/portcullis/portcullis/audit"
 	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/internal/catalog"
 	"github.com/portcullis/portcullis/sp"
@@ -69,26 +62,10 @@ func viewIdP(p store.IdP) idpView {
 			}
 		}
 		for _, c := range u.Certs {
-			v.Certificates = append(v.Certificates, certView{SHA256: fingerprint(c), NotAfter: rfc3339(c.NotAfter)})
+			v.Certificates = append(v.Certificates, certView{SHA256: catalog.Fingerprint(c), NotAfter: rfc3339(c.NotAfter)})
 		}
 	}
 	return v
-}
-
-func fingerprint(c *x509.Certificate) string {
-	sum := sha256.Sum256(c.Raw)
-	return hex.EncodeToString(sum[:])
-}
-
-// fingerprints lists the SHA-256 fingerprints of u's signing certificates,
-// sorted, for audit details and for comparing two documents.
-func fingerprints(u sp.Upstream) string {
-	out := make([]string, 0, len(u.Certs))
-	for _, c := range u.Certs {
-		out = append(out, fingerprint(c))
-	}
-	slices.Sort(out)
-	return strings.Join(out, " ")
 }
 
 // idpFlags reads the flags of idps add.
@@ -127,7 +104,7 @@ func (c *cli) idpsAdd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	p, u, err := addIdP(ctx, st, strings.TrimSpace(pos[0]), f.metadata, f.settings)
+	p, u, err := (&catalog.Catalog{Store: st, Actor: "cli"}).AddIdP(ctx, strings.TrimSpace(pos[0]), f.metadata, f.settings)
 	if err != nil {
 		return err
 	}
@@ -141,63 +118,6 @@ func (c *cli) idpsAdd(ctx context.Context, args []string) error {
 	fmt.Fprintf(c.stdout, "Added IdP %s (entity ID %s, id %d).\n  SSO:   %s\n  link:  %s\n  certs: %d\n",
 		p.Name, p.EntityID, p.ID, u.SSO[0].Location, f.settings.Link, len(u.Certs))
 	return nil
-}
-
-// addIdP reads and checks the metadata at source and creates the IdP with
-// its idp.added event. A name or entity ID already in use is an error and
-// nothing is written.
-func addIdP(ctx context.Context, st store.Store, name, source string, s sp.Settings) (store.IdP, sp.Upstream, error) {
-	doc, err := catalog.Fetcher{}.Fetch(ctx, source)
-	if err != nil {
-		return store.IdP{}, sp.Upstream{}, err
-	}
-	u, err := checkedMetadata(doc, time.Now())
-	if err != nil {
-		return store.IdP{}, u, err
-	}
-	settings, err := json.Marshal(s)
-	if err != nil {
-		return store.IdP{}, u, err
-	}
-	p := store.IdP{Name: name, EntityID: u.EntityID, Metadata: string(doc), Settings: settings}
-	if catalog.IsURL(source) {
-		p.MetadataURL = source
-	}
-	err = st.InTx(ctx, func(tx store.Tx) error {
-		idps, err := tx.ListIdPs(ctx)
-		if err != nil {
-			return err
-		}
-		if err := catalog.Taken("IdP", p.Name, p.EntityID, idps, func(o store.IdP) (string, string) { return o.Name, o.EntityID }); err != nil {
-			return err
-		}
-		if err := tx.CreateIdP(ctx, &p); err != nil {
-			return err
-		}
-		return tx.Record(ctx, &audit.Event{Type: sp.EventIdPAdded, Actor: "cli", Subject: p.Name, Outcome: audit.Success,
-			Details: map[string]string{"entity_id": p.EntityID, "metadata": orFile(p.MetadataURL), "link": s.Link,
-				"create_users": fmt.Sprint(s.CreateUsers), "trust_mfa": fmt.Sprint(s.TrustMFA), "certificates": fingerprints(u)}})
-	})
-	if errors.Is(err, store.ErrConflict) { // a concurrent add won
-		return store.IdP{}, u, fmt.Errorf("an IdP named %q or with entity ID %s already exists", p.Name, p.EntityID)
-	}
-	return p, u, err
-}
-
-// checkedMetadata parses an IdP's metadata and refuses it once expired.
-func checkedMetadata(doc []byte, now time.Time) (sp.Upstream, error) {
-	u, err := sp.ParseMetadata(doc)
-	if err == nil && !u.ValidUntil.IsZero() && u.ValidUntil.Before(now) {
-		err = fmt.Errorf("metadata of %s expired at %s (validUntil)", u.EntityID, rfc3339(u.ValidUntil))
-	}
-	return u, err
-}
-
-func orFile(url string) string {
-	if url == "" {
-		return "file"
-	}
-	return url
 }
 
 func (c *cli) idpsList(ctx context.Context, args []string) error {
@@ -238,20 +158,8 @@ func (c *cli) idpsRemove(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	var p store.IdP
-	err = st.InTx(ctx, func(tx store.Tx) error {
-		if p, err = tx.IdPByName(ctx, pos[0]); err != nil {
-			return err
-		}
-		if err := tx.DeleteIdP(ctx, p.ID); err != nil {
-			return err
-		}
-		return tx.Record(ctx, &audit.Event{Type: sp.EventIdPRemoved, Actor: "cli", Subject: p.Name,
-			Outcome: audit.Success, Details: map[string]string{"entity_id": p.EntityID}})
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("IdP %q does not exist", pos[0])
-	} else if err != nil {
+	p, err := (&catalog.Catalog{Store: st, Actor: "cli"}).RemoveIdP(ctx, pos[0])
+	if err != nil {
 		return err
 	}
 	if *asJSON {
@@ -278,85 +186,34 @@ func (c *cli) idpsRefresh(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	var idps []store.IdP
+	cat := &catalog.Catalog{Store: st, Actor: "cli"}
+	var results []catalog.IdPResult
 	if len(pos) == 1 {
-		p, err := st.IdPByName(ctx, pos[0])
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			return fmt.Errorf("IdP %q does not exist", pos[0])
-		case err != nil:
+		r, err := cat.RefreshIdP(ctx, pos[0])
+		if r.IdP == "" { // not refreshed at all: unknown IdP, or a file
 			return err
-		case p.MetadataURL == "":
-			return fmt.Errorf("IdP %q has metadata from a file, not a URL: remove it and add it again to change it", p.Name)
 		}
-		idps = []store.IdP{p}
-	} else if idps, err = st.ListIdPs(ctx); err != nil {
+		results = []catalog.IdPResult{r}
+	} else if results, err = cat.RefreshAllIdPs(ctx); err != nil {
 		return err
 	}
-	var views []refreshView
-	for _, p := range idps {
-		if p.MetadataURL != "" {
-			views = append(views, refreshIdP(ctx, st, p))
-		}
-	}
-	return c.printIdPRefresh(views, *asJSON)
+	return c.printIdPRefresh(results, *asJSON)
 }
 
-// refreshIdP fetches p's metadata and, when it differs, checks it and
-// writes it with its idp.refreshed event. A document naming another entity
-// ID is refused: that is a different IdP, not a rollover.
-func refreshIdP(ctx context.Context, st store.Store, p store.IdP) refreshView {
-	v := refreshView{Name: p.Name, URL: p.MetadataURL}
-	fail := func(err error) refreshView { v.Error = err.Error(); return v }
-	doc, err := catalog.Fetcher{}.Fetch(ctx, p.MetadataURL)
-	if err != nil {
-		return fail(err)
-	}
-	if string(doc) == p.Metadata {
-		return v
-	}
-	u, err := checkedMetadata(doc, time.Now())
-	if err != nil {
-		return fail(err)
-	}
-	if u.EntityID != p.EntityID {
-		return fail(fmt.Errorf("metadata now names entity ID %s instead of %s: refusing it (remove the IdP and add it again if the change is meant)",
-			u.EntityID, p.EntityID))
-	}
-	err = st.InTx(ctx, func(tx store.Tx) error {
-		cur, err := tx.IdP(ctx, p.ID)
-		if err != nil || cur.Metadata == string(doc) { // removed, or another node was first
-			return err
-		}
-		cur.Metadata = string(doc)
-		if err := tx.UpdateIdP(ctx, cur); err != nil {
-			return err
-		}
-		v.Changed = true
-		return tx.Record(ctx, &audit.Event{Type: sp.EventIdPRefreshed, Actor: "cli", Subject: p.Name, Outcome: audit.Success,
-			Details: map[string]string{"url": p.MetadataURL, "certificates": fingerprints(u)}})
-	})
-	if err != nil {
-		v.Changed = false
-		return fail(err)
-	}
-	return v
-}
-
-func (c *cli) printIdPRefresh(views []refreshView, asJSON bool) error {
+func (c *cli) printIdPRefresh(results []catalog.IdPResult, asJSON bool) error {
+	views := make([]refreshView, 0, len(results))
+	rows := make([][]string, 0, len(results))
 	failed := 0
-	rows := make([][]string, 0, len(views))
-	for _, v := range views {
-		if v.Error != "" {
-			failed++
+	for _, r := range results {
+		v := refreshView{Name: r.IdP, URL: r.URL, Changed: r.Changed}
+		if r.Err != nil {
+			v.Error, failed = r.Err.Error(), failed+1
 		}
+		views = append(views, v)
 		rows = append(rows, []string{v.Name, refreshOutcome(v), v.URL})
 	}
 	switch {
 	case asJSON:
-		if views == nil {
-			views = []refreshView{}
-		}
 		if err := c.printJSON(views); err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/portcullis/portcullis/sp"
+	"github.com/portcullis/portcullis/store"
 )
 
 // The upstream IdP metadata fixtures of package sp.
@@ -206,5 +207,24 @@ func TestIdPsRefresh(t *testing.T) {
 	}
 	if r := gw(t, e, "", "idps", "refresh", "nope"); r.code != 1 || !strings.Contains(r.stderr, "does not exist") {
 		t.Errorf("refresh of an unknown IdP: %+v", r)
+	}
+}
+
+// With no IdP added from a URL, refresh has nothing to do and says so; the
+// CLI's changes are recorded with the actor "cli".
+func TestIdPsRefreshNothing(t *testing.T) {
+	e := dataEnv(t)
+	if r := mustRun(t, e, "", "idps", "refresh"); strings.TrimSpace(r.stdout) != "No IdP has metadata from a URL." {
+		t.Errorf("refresh with no IdPs: %q", r.stdout)
+	}
+	mustRun(t, e, "", "idps", "add", "entra", "--metadata", entraXML)
+	if r := mustRun(t, e, "", "idps", "refresh", "--json"); strings.TrimSpace(r.stdout) != "[]" {
+		t.Errorf("refresh --json with only a file IdP: %q", r.stdout)
+	}
+	mustRun(t, e, "", "idps", "remove", "entra")
+	evs, err := openEnvStore(t, e).ListEvents(t.Context(),
+		store.EventFilter{Types: []string{sp.EventIdPAdded, sp.EventIdPRemoved}})
+	if err != nil || len(evs) != 2 || evs[0].Actor != "cli" || evs[1].Actor != "cli" {
+		t.Errorf("events %+v, %v; want idp.added and idp.removed by the cli", evs, err)
 	}
 }

@@ -1,20 +1,28 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/portcullis/portcullis/audit"
 	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/internal/catalog"
 	"github.com/portcullis/portcullis/keys"
+	"github.com/portcullis/portcullis/sp"
 	"github.com/portcullis/portcullis/store"
 )
 
@@ -120,4 +128,141 @@ func TestNodesShareSigningKey(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(cfg2.DataDir, "keys", "signing.key")); !os.IsNotExist(err) {
 		t.Errorf("node 2 generated a data-dir key: %v", err)
 	}
+}
+
+// logBuffer collects a node's log lines; safe for concurrent use.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// rolledOkta is the Okta metadata fixture of package sp signing with the
+// other certificate of the Entra ID fixture instead of its own.
+func rolledOkta(t *testing.T) (before, after string) {
+	t.Helper()
+	dir := filepath.Join("..", "..", "sp", "testdata", "metadata")
+	okta, err1 := os.ReadFile(filepath.Join(dir, "okta.xml"))
+	entra, err2 := os.ReadFile(filepath.Join(dir, "entra.xml"))
+	if err := errors.Join(err1, err2); err != nil {
+		t.Fatal(err)
+	}
+	u, err := sp.ParseMetadata(entra)
+	if err != nil || len(u.Certs) != 2 {
+		t.Fatalf("entra fixture: %v", err)
+	}
+	old, next := base64.StdEncoding.EncodeToString(u.Certs[0].Raw), base64.StdEncoding.EncodeToString(u.Certs[1].Raw)
+	if !strings.Contains(string(okta), old) {
+		t.Fatal("the okta fixture does not sign with entra's first certificate")
+	}
+	return string(okta), strings.Replace(string(okta), old, next, 1)
+}
+
+// TestServeRefreshesIdPMetadata serves a node whose upstream IdP publishes
+// a new signing certificate: the node stores it without anyone acting.
+// When the IdP's metadata URL then fails, the node logs it and keeps the
+// metadata it has.
+func TestServeRefreshesIdPMetadata(t *testing.T) {
+	before, after := rolledOkta(t)
+	var doc atomic.Value
+	doc.Store(before)
+	var fetches atomic.Int32
+	var down atomic.Bool
+	idpSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		if down.Load() {
+			http.Error(w, "maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte(doc.Load().(string)))
+	}))
+	defer idpSrv.Close()
+
+	cfg := testConfig(t)
+	cfg.SAML.MetadataRefresh = config.Duration(20 * time.Millisecond)
+	logs := &logBuffer{}
+	s, err := New(context.Background(), cfg, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cat := &catalog.Catalog{Store: s.Store, Actor: "test"}
+	p, _, err := cat.AddIdP(t.Context(), "okta", idpSrv.URL, sp.Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln) }()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Error(err)
+		}
+	}()
+
+	doc.Store(after)
+	waitFor(t, "the new metadata to be stored", func() bool {
+		got, err := s.Store.IdP(t.Context(), p.ID)
+		return err == nil && got.Metadata == after
+	})
+	got, _ := s.Store.IdP(t.Context(), p.ID)
+	if u, err := sp.ParseMetadata([]byte(got.Metadata)); err != nil || u.EntityID != p.EntityID {
+		t.Errorf("stored metadata does not parse: %v", err)
+	}
+	events, _ := s.Store.ListEvents(t.Context(), store.EventFilter{Types: []string{sp.EventIdPRefreshed}})
+	if len(events) != 1 || events[0].Actor != "scheduler" || events[0].Subject != "okta" {
+		t.Errorf("events %+v, want one idp.refreshed by the scheduler", events)
+	}
+	waitFor(t, "the change to be logged", func() bool { return strings.Contains(logs.String(), "idp metadata changed") })
+
+	if strings.Contains(logs.String(), "refresh failed") {
+		t.Fatalf("a refresh failed while the IdP was up:\n%s", logs)
+	}
+	down.Store(true)
+	n := fetches.Load()
+	waitFor(t, "the failure to be logged", func() bool {
+		return fetches.Load() > n && strings.Contains(logs.String(), "idp metadata refresh failed; keeping the metadata the IdP has")
+	})
+	if got, err := s.Store.IdP(t.Context(), p.ID); err != nil || got.Metadata != after {
+		t.Errorf("a failed fetch changed the stored metadata (%v)", err)
+	}
+	if n := len(mustEvents(t, s.Store, sp.EventIdPRefreshed)); n != 1 {
+		t.Errorf("%d idp.refreshed events after a failed fetch, want 1", n)
+	}
+}
+
+func waitFor(t *testing.T, what string, done func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !done() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 10s for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func mustEvents(t *testing.T, st store.Store, typ string) []audit.Event {
+	t.Helper()
+	evs, err := st.ListEvents(t.Context(), store.EventFilter{Types: []string{typ}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
 }
