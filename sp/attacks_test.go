@@ -1,7 +1,9 @@
 package sp
 
 import (
+	"crypto/rsa"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+	"github.com/crewjam/saml/xmlenc"
 )
 
 // attack is one corpus file: a Response built from a valid signed one,
@@ -24,8 +27,9 @@ type attack struct {
 	build      func(t testing.TB, w world) string
 }
 
-// world is the keys a corpus is built with.
-type world struct{ idp, other keyPair }
+// world is the keys a corpus is built with: the registered IdP's, another
+// (unregistered) signer's, and our SP's encryption key.
+type world struct{ idp, other, sp keyPair }
 
 func (w world) good(t testing.TB, m msg, parts SignedParts) *etree.Document {
 	return signer{kp: w.idp}.sign(t, m.xml(), parts)
@@ -194,12 +198,22 @@ func corpus() []attack {
 				second := signer{kp: w.idp}.sign(t, with(func(m *msg) { m.AsrtID = "_asrt-2"; m.NameID = evil }).xml(), SignedAssertion)
 				root.AddChild(assertionOf(second.Root()))
 			})},
-		{name: "encrypted-assertion", what: "EncryptedAssertion (not supported yet)", expect: "encrypted_unsupported",
+		{name: "encrypted-empty", what: "EncryptedAssertion whose EncryptedData is empty (no algorithm, no key)", expect: "decryption",
 			build: mutate(SignedAssertion, func(t testing.TB, w world, root *etree.Element) {
 				e := etree.NewElement("saml:EncryptedAssertion")
 				e.CreateElement("xenc:EncryptedData").CreateAttr("xmlns:xenc", "http://www.w3.org/2001/04/xmlenc#")
 				replace(assertionOf(root), e)
 			})},
+		{name: "encrypted-id", what: "EncryptedID in place of the NameID (not supported)", expect: "encrypted_unsupported",
+			build: mutate(SignedAssertion, func(t testing.TB, w world, root *etree.Element) {
+				e := etree.NewElement("saml:EncryptedID")
+				e.CreateElement("xenc:EncryptedData").CreateAttr("xmlns:xenc", "http://www.w3.org/2001/04/xmlenc#")
+				replace(nameID(root), e)
+			})},
+		{name: "encrypted-valid", what: "valid Response, signed Assertion encrypted to our SP (RSA-OAEP, AES-256-GCM)", expect: "ok", nameID: "alice@example.org",
+			build: sealedCase(1, nil)},
+		{name: "encrypted-xsw", what: "XSW4 inside the encryption: an evil Assertion holding the signed original, encrypted to our SP", expect: "wrapping",
+			build: sealedCase(2, wrapped)},
 		{name: "status-responder", what: "non-Success status", expect: "status",
 			build: w.signedString(with(func(m *msg) { m.Status = "urn:oasis:names:tc:SAML:2.0:status:Responder" }), SignedAssertion)},
 		{name: "doctype-billion-laughs", what: "DOCTYPE with nested entities (billion laughs)", expect: "doctype",
@@ -214,6 +228,19 @@ func corpus() []attack {
 			build: w.signedString(with(func(m *msg) { m.Email = strings.Repeat("x", MaxResponseBytes) }), SignedAssertion)},
 		{name: "bad-base64", what: "SAMLResponse field is not base64", expect: "malformed", transport: "corrupt-base64",
 			build: w.signedString(goodMsg(), SignedAssertion)},
+	}
+}
+
+// sealedCase encrypts the signed good Assertion, changed by edit, to our
+// SP's key with RSA-OAEP and AES-256-GCM. xmlenc draws the content key, IDs,
+// nonce and OAEP seed from xmlenc.RandReader, here a stream seeded per case
+// so that the file stays the same byte for byte.
+func sealedCase(seed byte, edit func(*etree.Element) *etree.Element) func(testing.TB, world) string {
+	return func(t testing.TB, w world) string {
+		saved := xmlenc.RandReader
+		defer func() { xmlenc.RandReader = saved }()
+		xmlenc.RandReader = rand.NewChaCha8([32]byte{seed})
+		return str(t, sealedDoc(t, w.idp, w.sp.cert, oaep(xmlenc.AES256GCM), goodMsg(), SignedAssertion, edit))
 	}
 }
 
@@ -245,7 +272,7 @@ func (a attack) file(t testing.TB, w world) string {
 // IDs, PKCS #1 v1.5 signatures), checks that testdata/attacks holds exactly
 // it (go test ./sp -update rewrites it), and runs every file.
 func TestCorpus(t *testing.T) {
-	w := world{idp: loadKey(t, "idp"), other: loadKey(t, "other")}
+	w := world{idp: loadKey(t, "idp"), other: loadKey(t, "other"), sp: spKeyPair(t)}
 	dir := filepath.Join("testdata", "attacks")
 	want := map[string]bool{}
 	for _, a := range corpus() {
@@ -286,7 +313,9 @@ func runCorpusFile(t *testing.T, path string, w world) {
 	if h[4] == "corrupt-base64" {
 		enc = enc[:40] + "*" + enc[40:]
 	}
-	a, err := ParseResponse(enc, expect(w.idp.cert))
+	e := expect(w.idp.cert)
+	e.DecryptionKeys = []*rsa.PrivateKey{w.sp.key}
+	a, err := ParseResponse(enc, e)
 	switch {
 	case h[2] == "ok" && err != nil:
 		t.Fatalf("%s: refused: %v", h[1], err)
@@ -306,7 +335,7 @@ func TestCorpusReasonsCovered(t *testing.T) {
 	var missing []string
 	for _, r := range []Reason{ReasonSignature, ReasonWrapping, ReasonAudience, ReasonDestination, ReasonRecipient,
 		ReasonExpired, ReasonNotYetValid, ReasonInResponseTo, ReasonIssuer, ReasonStatus, ReasonDoctype, ReasonTooLarge,
-		ReasonMultipleAssertions, ReasonMalformed, ReasonEncryptedUnsupported} {
+		ReasonMultipleAssertions, ReasonMalformed, ReasonEncryptedUnsupported, ReasonDecryption} {
 		if !seen[string(r)] {
 			missing = append(missing, string(r))
 		}

@@ -20,15 +20,16 @@
 //     attribute, and any DOCTYPE or entity declaration refused (XXE,
 //     billion laughs), all by one encoding/xml pass before etree parses.
 //   - Signature wrapping is refused twice. First by layout: a Response or
-//     Assertion anywhere but as the root and its one direct child, or a
-//     ds:Signature anywhere but directly in those two, is ReasonWrapping;
-//     two direct assertions are ReasonMultipleAssertions. Then by reading
-//     only what a signature covers: goxmldsig returns the signed element
-//     re-parsed from the canonical bytes it digested, and every check and
-//     every value comes from that copy. A signed Response is verified
-//     first and its Assertion taken from the verified copy; a signed
-//     Assertion is verified as found there, its Reference URI required to
-//     be "#" + its own ID (SAML Core §5.4.2), one Reference, SHA-2 only.
+//     Assertion (plain or encrypted) anywhere but as the root and its one
+//     direct child, or a ds:Signature anywhere but directly in the root
+//     and a plain Assertion, is ReasonWrapping; two direct assertions are
+//     ReasonMultipleAssertions. Then by reading only what a signature
+//     covers: goxmldsig returns the signed element re-parsed from the
+//     canonical bytes it digested, and every check and every value comes
+//     from that copy. A signed Response is verified first and its
+//     Assertion taken from the verified copy; a signed Assertion is
+//     verified as found there, its Reference URI required to be "#" + its
+//     own ID (SAML Core §5.4.2), one Reference, SHA-2 only.
 //   - Signatures are verified against Expect.Certs only. KeyInfo is removed
 //     from the copy given to goxmldsig, and each registered certificate is
 //     tried in turn (a rollover registers two). Expect.Want says which part
@@ -52,11 +53,34 @@
 //     pass (no InResponseTo anywhere); otherwise the Response's and the
 //     bearer confirmation's must be equal and RequestIDs must accept it.
 //     RequestIDs is called last, so it may consume the request ID.
+//   - EncryptedAssertion (SAML Core §2.3.4) is decrypted with
+//     Expect.DecryptionKeys, each tried in turn; with none it is
+//     ReasonEncryptedUnsupported. It counts as the Response's one assertion
+//     (an EncryptedAssertion beside another, or beside an Assertion, is
+//     ReasonMultipleAssertions), and the Response must then have an Issuer
+//     (Profiles §4.1.4.2). Order: a signed Response is verified first and
+//     the EncryptedAssertion decrypted from the verified copy; the
+//     plaintext, bounded by MaxResponseBytes and scanned like the message,
+//     must be one saml:Assertion, gets the layout check of a plain one
+//     (a nested Assertion is ReasonWrapping), and only then is its own
+//     signature verified. Key transport RSA-OAEP only (rsa-oaep-mgf1p,
+//     xmlenc11 rsa-oaep): RSA PKCS#1 v1.5 is refused (Bleichenbacher).
+//     Data AES-GCM or AES-CBC; CBC, having no integrity, needs the
+//     Response or the decrypted Assertion signed (ReasonSignature). Any
+//     other failure to decrypt is ReasonDecryption. encrypted.go says
+//     how xmlenc is kept to these algorithms and keys.
+//   - CBC under an unsigned Response is decrypted before any signature
+//     can be checked, so whether a forged ciphertext parses shows, at
+//     least in timing (the Jager–Somorovsky attack on XML Encryption).
+//     With Want SignedResponse or SignedBoth an unsigned Response is
+//     refused before decryption; an IdP that encrypts with CBC should be
+//     registered so, or use AES-GCM.
+//   - EncryptedID and EncryptedAttribute stay refused as
+//     ReasonEncryptedUnsupported: they are rare, and an EncryptedID
+//     would have to be decrypted before the NameID is read.
 //   - Not done here, left to the caller: the assertion-ID replay cache
 //     (Assertion.ID until Assertion.NotOnOrAfter, in the shared session
-//     backend so every node sees it), and EncryptedAssertion, EncryptedID
-//     and EncryptedAttribute, refused for now as
-//     ReasonEncryptedUnsupported.
+//     backend so every node sees it).
 //
 // Tests keep the attack corpus in testdata/attacks, one case per file,
 // each opening with a comment naming the attack and the expected Reason;

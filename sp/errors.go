@@ -18,6 +18,7 @@ const (
 	ReasonWrapping             Reason = "wrapping"
 	ReasonMultipleAssertions   Reason = "multiple_assertions"
 	ReasonEncryptedUnsupported Reason = "encrypted_unsupported"
+	ReasonDecryption           Reason = "decryption"
 	ReasonSignature            Reason = "signature"
 	ReasonIssuer               Reason = "issuer"
 	ReasonDestination          Reason = "destination"

@@ -7,10 +7,13 @@ import (
 )
 
 // checkShape refuses, before any signature work, every layout an XML
-// signature wrapping attack needs: a Response or Assertion anywhere but as
-// the root and its direct child, and a ds:Signature anywhere but directly in
-// those two. The signature check below would refuse these too, since it only
-// ever uses the element a signature covers; this makes the reason precise.
+// signature wrapping attack needs: a Response or Assertion (plain or
+// encrypted) anywhere but as the root and its one direct child, and a
+// ds:Signature anywhere but directly in the root and a plain Assertion. The
+// signature check below would refuse these too, since it only ever uses the
+// element a signature covers; this makes the reason precise. The Assertion
+// an EncryptedAssertion holds is checked the same way once decrypted
+// (parseDecrypted).
 func checkShape(root *etree.Element) error {
 	if !is(root, samlpNS, "Response") {
 		return refuse(ReasonMalformed, "root element is <%s> in %q, want samlp:Response", root.Tag, root.NamespaceURI())
@@ -18,9 +21,9 @@ func checkShape(root *etree.Element) error {
 	var direct int
 	for _, c := range root.ChildElements() {
 		switch {
-		case is(c, samlNS, "Assertion"):
+		case is(c, samlNS, "Assertion"), is(c, samlNS, "EncryptedAssertion"):
 			direct++
-			if err := walk(c, true); err != nil {
+			if err := walk(c, c.Tag == "Assertion"); err != nil {
 				return err
 			}
 			continue
@@ -43,8 +46,9 @@ func checkShape(root *etree.Element) error {
 	return nil
 }
 
-// walk checks the subtree under el. In the Response's own Assertion
-// (assertion set) a Signature child is allowed; nowhere else below.
+// walk checks the subtree under el. In the Response's own Assertion, or
+// the one decrypted (assertion set), a Signature child is allowed; nowhere
+// else below.
 func walk(el *etree.Element, assertion bool) error {
 	for _, c := range el.ChildElements() {
 		if !(assertion && is(c, dsigNS, "Signature")) {
@@ -59,15 +63,17 @@ func walk(el *etree.Element, assertion bool) error {
 	return nil
 }
 
-// placed refuses a Response, Assertion or Signature where SAML puts none,
-// and encrypted elements, which this SP does not decrypt yet.
+// placed refuses a Response, Assertion (plain or encrypted) or Signature
+// where SAML puts none, and the other encrypted elements (EncryptedID,
+// EncryptedAttribute), which this SP does not decrypt.
 func placed(c, parent *etree.Element) error {
 	ns := c.NamespaceURI()
 	switch {
+	case ns == samlNS && (c.Tag == "Assertion" || c.Tag == "EncryptedAssertion"),
+		ns == samlpNS && c.Tag == "Response", ns == dsigNS && c.Tag == "Signature":
+		return refuse(ReasonWrapping, "<%s> inside <%s>", c.Tag, parent.Tag)
 	case ns == samlNS && strings.HasPrefix(c.Tag, "Encrypted"):
 		return refuse(ReasonEncryptedUnsupported, "<%s> is not supported", c.Tag)
-	case ns == samlNS && c.Tag == "Assertion", ns == samlpNS && c.Tag == "Response", ns == dsigNS && c.Tag == "Signature":
-		return refuse(ReasonWrapping, "<%s> inside <%s>", c.Tag, parent.Tag)
 	}
 	return nil
 }
