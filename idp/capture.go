@@ -47,9 +47,9 @@ func (c *capture) Write(b []byte) (int, error) {
 func (c *capture) install(idp *saml.IdentityProvider, h *Handler) {
 	funcs := template.FuncMap{
 		"post": func(url, name, value, relay string) string {
-			c.form = &PostData{URL: url, Fields: []Field{{name, value}}}
+			c.form = &PostData{URL: url, Fields: []Field{{Name: name, Value: value}}}
 			if relay != "" {
-				c.form.Fields = append(c.form.Fields, Field{"RelayState", relay})
+				c.form.Fields = append(c.form.Fields, Field{Name: "RelayState", Value: relay})
 			}
 			return ""
 		},

@@ -73,6 +73,12 @@ type Handler struct {
 	// true when it has answered the request itself, typically with a
 	// redirect to the MFA pages that returns to StepUpRequest.Resume.
 	StepUp func(w http.ResponseWriter, r *http.Request, req StepUpRequest) bool
+	// UpstreamLogout, if set, is the last hop of a single logout whose
+	// session signed in through an upstream IdP (package sp): given the
+	// ended session's "upstream." values, it sends the browser to log out
+	// there and back to the path back, or returns false having written
+	// nothing.
+	UpstreamLogout func(w http.ResponseWriter, r *http.Request, values map[string]string, back string) bool
 	// HTTPClient sends back-channel (SOAP) LogoutRequests; nil means a
 	// client with BackChannelTimeout that follows no redirects.
 	HTTPClient *http.Client

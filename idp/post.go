@@ -2,8 +2,6 @@ package idp
 
 import (
 	"bytes"
-	"html"
-	"html/template"
 	"net/http"
 
 	"github.com/beevik/etree"
@@ -12,30 +10,11 @@ import (
 	"github.com/portcullis/portcullis/web"
 )
 
-// PostData is the Data of saml_post.html: a form the browser posts to
-// another site (saml-bindings §3.5.4), submitted by /static/autosubmit.js
-// and by its Continue button when scripts are off.
-type PostData struct {
-	// URL is the form action: an ACS or SingleLogoutService from the app's
-	// metadata, never from the request.
-	URL string
-	// Fields are hidden inputs: SAMLResponse or SAMLRequest, and RelayState.
-	Fields []Field
-	// Heading and Message say what is happening.
-	Heading string
-	Message string
-}
+// PostData is the Data of saml_post.html (web.PostData).
+type PostData = web.PostData
 
-// Field is one hidden form input.
-type Field struct{ Name, Value string }
-
-// Attrs returns the input's name and value attributes, escaped with
-// html.EscapeString. The template inserts them as they are: html/template's
-// own attribute escaper works rune by rune, and a SAMLResponse is tens of
-// kilobytes of base64, which needs no escaping at all.
-func (f Field) Attrs() template.HTMLAttr {
-	return template.HTMLAttr(`name="` + html.EscapeString(f.Name) + `" value="` + html.EscapeString(f.Value) + `"`)
-}
+// Field is one hidden form input of a PostData.
+type Field = web.Field
 
 // WriteResponse implements saml.ResponseWriter: it posts the sealed
 // Response (sealing it first if need be), or the error Response crewjam
@@ -52,9 +31,9 @@ func (f *ssoFlow) WriteResponse(w http.ResponseWriter, req *saml.IdpAuthnRequest
 			return err
 		}
 	}
-	fields := []Field{{"SAMLResponse", response}}
+	fields := []Field{{Name: "SAMLResponse", Value: response}}
 	if req.RelayState != "" {
-		fields = append(fields, Field{"RelayState", req.RelayState})
+		fields = append(fields, Field{Name: "RelayState", Value: req.RelayState})
 	}
 	return f.h.post(w, req.HTTPRequest, PostData{URL: req.ACSEndpoint.Location, Fields: fields,
 		Heading: "Signing you in", Message: "Taking you to " + or(f.app.Name, "the app") + "…"})
@@ -63,11 +42,7 @@ func (f *ssoFlow) WriteResponse(w http.ResponseWriter, req *saml.IdpAuthnRequest
 // post renders saml_post.html, letting this one page's form post to the
 // target's origin (the Content-Security-Policy allows only 'self').
 func (h *Handler) post(w http.ResponseWriter, r *http.Request, d PostData) error {
-	if err := web.AllowFormAction(w, d.URL); err != nil {
-		return err
-	}
-	h.Render.Render(w, r, http.StatusOK, "saml_post.html", web.Page{Title: d.Heading, Data: d})
-	return nil
+	return h.Render.Post(w, r, d)
 }
 
 // encodeElement is el serialized (as etree.Document.WriteTo would, with the

@@ -2,9 +2,9 @@ package idp
 
 import (
 	"errors"
-	"maps"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/portcullis/portcullis/audit"
 	"github.com/portcullis/portcullis/session"
@@ -16,12 +16,43 @@ import (
 // is sent a signed LogoutRequest in turn. It returns false, letting the
 // portal show its own page, only when the logout cannot even start.
 func (h *Handler) SingleLogout(w http.ResponseWriter, r *http.Request, s *session.Session) bool {
-	rec := &sloRecord{User: s.Email, Pending: s.SAML, Expires: h.now().Add(SLOTTL)}
-	if len(rec.Pending) == 0 {
+	rec := &sloRecord{User: s.Email, Pending: s.SAML, Expires: h.now().Add(SLOTTL), Upstream: h.upstreamOf(s)}
+	if len(rec.Pending) == 0 && len(rec.Upstream) == 0 {
 		return false
 	}
 	h.sloRun(w, r, rec)
 	return true
+}
+
+// SingleLogoutThen logs the ended session s out of its apps, as
+// SingleLogout, and then sends the browser to then rather than showing the
+// signed-out page: the upstream IdP's LogoutRequest that ended s is
+// answered there. It returns false, having written nothing, when s signed
+// in to no app.
+func (h *Handler) SingleLogoutThen(w http.ResponseWriter, r *http.Request, s *session.Session, then string) bool {
+	if len(s.SAML) == 0 {
+		return false
+	}
+	h.sloRun(w, r, &sloRecord{User: s.Email, Pending: s.SAML, Expires: h.now().Add(SLOTTL), Then: then})
+	return true
+}
+
+// upstreamOf is the session's "upstream." values when it signed in
+// through an upstream IdP and UpstreamLogout is wired; nil otherwise.
+func (h *Handler) upstreamOf(s *session.Session) map[string]string {
+	if h.UpstreamLogout == nil {
+		return nil
+	}
+	var out map[string]string
+	for k, v := range s.Values {
+		if strings.HasPrefix(k, "upstream.") {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // slo serves /saml/slo: a LogoutRequest from an app (SP-initiated), an
@@ -62,14 +93,8 @@ func (h *Handler) crossSitePost(r *http.Request) bool {
 // and ended. The message is not inspected here; sloRequest validates it
 // after the bounce, as it would have before.
 func (h *Handler) bounce(w http.ResponseWriter, r *http.Request) {
-	fields := []Field{{bounceField, "1"}}
-	for _, name := range slices.Sorted(maps.Keys(r.PostForm)) {
-		if name != bounceField {
-			fields = append(fields, Field{name, r.PostForm.Get(name)})
-		}
-	}
 	u := h.url(SLOPath)
-	if err := h.post(w, r, PostData{URL: u.String(), Fields: fields, Heading: "Signing you out"}); err != nil {
+	if err := h.Render.Repost(w, r, u.String(), bounceField, "Signing you out"); err != nil {
 		h.Render.Fail(w, r, err)
 	}
 }
@@ -104,7 +129,7 @@ func (h *Handler) sloRequest(w http.ResponseWriter, r *http.Request) {
 	c.install(idp, h)
 	idp.ServeSLO(c, r)
 	switch {
-	case f.rec != nil && len(f.rec.Pending) > 0:
+	case f.rec != nil && (len(f.rec.Pending) > 0 || len(f.rec.Upstream) > 0):
 		c.copyCookies(w)
 		h.sloRun(w, r, f.rec)
 	case c.status >= http.StatusBadRequest:
@@ -157,10 +182,12 @@ func (h *Handler) sloAnswer(w http.ResponseWriter, r *http.Request) {
 // up on it), so it counts as not logged out and the chain goes on.
 func (h *Handler) sloSkip(w http.ResponseWriter, r *http.Request) {
 	rec, err := h.loadSLO(r)
-	if err != nil || rec.Current == nil {
+	if err != nil {
 		h.sloNone(w, r, err, "no SAML message and no logout in progress")
 		return
 	}
+	// With no current app, the browser is back from the upstream IdP's
+	// logout (sloFinish sent it there): the chain ends.
 	rec.finish(false, "no answer: the browser came back without a LogoutResponse")
 	h.sloRun(w, r, rec)
 }

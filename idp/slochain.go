@@ -81,8 +81,15 @@ func (c *capture) reasonIf(failed []string) string {
 // (PartialLogout under Success if another app was not logged out,
 // saml-core §3.7.3.2); an IdP-initiated logout ends on saml_logout.html.
 func (h *Handler) sloFinish(w http.ResponseWriter, r *http.Request, rec *sloRecord) {
+	if h.upstreamHop(w, r, rec) {
+		return
+	}
 	h.dropSLO(w, r, rec)
 	h.recordSLO(r, rec)
+	if rec.Then != "" {
+		http.Redirect(w, r, rec.Then, http.StatusSeeOther)
+		return
+	}
 	if rec.Initiator == nil {
 		h.Render.Render(w, r, http.StatusOK, "saml_logout.html", web.Page{Title: "Signed out", Data: h.logoutData(r, rec)})
 		return
@@ -90,6 +97,23 @@ func (h *Handler) sloFinish(w http.ResponseWriter, r *http.Request, rec *sloReco
 	if err := h.answerInitiator(w, r, rec); err != nil {
 		h.Render.Fail(w, r, err)
 	}
+}
+
+// upstreamHop sends the browser to log out of the upstream IdP the session
+// signed in through, once the apps are done, and reports whether it did;
+// the browser comes back to SLOPath with no message (sloSkip), and the
+// chain ends. Failing to send it is logged and the chain ends at once.
+func (h *Handler) upstreamHop(w http.ResponseWriter, r *http.Request, rec *sloRecord) bool {
+	values := rec.Upstream
+	if len(values) == 0 || h.UpstreamLogout == nil {
+		return false
+	}
+	rec.Upstream = nil
+	if err := h.saveSLO(w, r, rec); err != nil {
+		h.logger().WarnContext(r.Context(), "saml: upstream logout skipped", "err", err)
+		return false
+	}
+	return h.UpstreamLogout(w, r, values, SLOPath)
 }
 
 // answerInitiator writes the LogoutResponse to the app that asked, with

@@ -83,7 +83,7 @@ func (f *sloFlow) InvalidateSession(_ http.ResponseWriter, r *http.Request, req 
 	if err != nil || s == nil {
 		return err
 	}
-	rec := &sloRecord{User: s.Email, Expires: f.h.now().Add(SLOTTL), Initiator: &sloInitiator{
+	rec := &sloRecord{User: s.Email, Expires: f.h.now().Add(SLOTTL), Upstream: f.h.upstreamOf(s), Initiator: &sloInitiator{
 		App: req.ServiceProviderMetadata.EntityID, RequestID: req.Request.ID,
 		RelayState: req.RelayState, Endpoint: *req.SLOEndpoint}}
 	for _, e := range s.SAML {

@@ -27,7 +27,13 @@ type sloRecord struct {
 	Current   *session.SAMLEntry  `json:"current,omitempty"`
 	Results   []sloResult         `json:"results,omitempty"`
 	Initiator *sloInitiator       `json:"initiator,omitempty"`
-	Expires   time.Time           `json:"expires"`
+	// Upstream holds the ended session's "upstream." values until the
+	// upstream IdP's logout hop has been sent.
+	Upstream map[string]string `json:"upstream,omitempty"`
+	// Then is where the browser goes at the end instead of the signed-out
+	// page (an upstream-initiated logout, which answers its IdP there).
+	Then    string    `json:"then,omitempty"`
+	Expires time.Time `json:"expires"`
 }
 
 // sloResult is one app's outcome.

@@ -32,6 +32,18 @@ type LoginData struct {
 	RetryAfter string
 	Return     string // posted back in the hidden field "return"
 	Notice     string // an informational message, e.g. after sign-out
+	// IdPs are the upstream identity providers to sign in with, a button
+	// each.
+	IdPs []LoginIdP
+	// NoPassword hides the password form and passkey sign-in
+	// (login.password_form: false).
+	NoPassword bool
+}
+
+// LoginIdP is a button on login.html: sign in with an upstream IdP.
+type LoginIdP struct {
+	Name string
+	URL  string // local: /saml/sp/login?idp=…
 }
 
 // PortalData is the Data of portal.html.
