@@ -87,6 +87,10 @@ type Login struct {
 	MaxFailuresPerUser int      `yaml:"max_failures_per_user"`
 	MaxFailuresPerIP   int      `yaml:"max_failures_per_ip"`
 	Window             Duration `yaml:"window"`
+	// PasswordForm shows the email and password form (and passkey
+	// sign-in) on /login. False leaves the upstream IdPs' buttons as the
+	// only way in, and POST /login refuses every password.
+	PasswordForm bool `yaml:"password_form"`
 }
 
 // Admin configures the account created on first start.
@@ -114,6 +118,9 @@ type Enterprise struct {
 type SAML struct {
 	// EntityID names the IdP; empty means <base_url>/saml/metadata.
 	EntityID string `yaml:"entity_id"`
+	// SPEntityID names our SP towards upstream IdPs; empty means
+	// <base_url>/saml/sp/metadata.
+	SPEntityID string `yaml:"sp_entity_id"`
 	// SignMetadata publishes metadata with an enveloped signature.
 	SignMetadata bool `yaml:"sign_metadata"`
 	// WantAuthnRequestsSigned refuses unsigned AuthnRequests from every app
@@ -228,7 +235,7 @@ func Defaults() Config {
 			Argon2:    Argon2{MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1},
 			MinLength: 12,
 		},
-		Login: Login{MaxFailuresPerUser: 5, MaxFailuresPerIP: 50, Window: Duration(15 * time.Minute)},
+		Login: Login{MaxFailuresPerUser: 5, MaxFailuresPerIP: 50, Window: Duration(15 * time.Minute), PasswordForm: true},
 		Admin: Admin{Email: "admin@localhost"},
 		ForwardAuth: ForwardAuth{DefaultPolicy: "deny", Headers: IdentityHeaders{
 			User: "Remote-User", Email: "Remote-Email", Name: "Remote-Name", Groups: "Remote-Groups"}},

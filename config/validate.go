@@ -52,6 +52,7 @@ var checks = []check{
 	{"enterprise.rate_limit", func(c *Config) string { return between(int64(c.Enterprise.RateLimit), 1, 1e6) }},
 	{"enterprise.max_body_bytes", func(c *Config) string { return between(c.Enterprise.MaxBodyBytes, 1024, 1<<30) }},
 	{"saml.entity_id", func(c *Config) string { return checkEntityID(c.SAML.EntityID) }},
+	{"saml.sp_entity_id", func(c *Config) string { return checkEntityID(c.SAML.SPEntityID) }},
 	{"saml.assertion_lifetime", func(c *Config) string { return positive(c.SAML.AssertionLifetime) }},
 	{"saml.clock_skew", func(c *Config) string { return positive(c.SAML.ClockSkew) }},
 	{"saml.metadata_refresh", func(c *Config) string { return atLeast(c.SAML.MetadataRefresh, time.Minute) }},

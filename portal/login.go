@@ -24,10 +24,24 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, ret, http.StatusSeeOther)
 		return
 	}
-	h.Render.Render(w, r, http.StatusOK, "login.html", web.Page{
-		Title: "Sign in",
-		Data:  web.LoginData{Return: ret, Email: r.URL.Query().Get("email")},
-	})
+	h.renderLogin(w, r, http.StatusOK, web.LoginData{Return: ret, Email: r.URL.Query().Get("email")},
+		r.URL.Query().Get("prompt") == "login")
+}
+
+// renderLogin shows login.html with d, adding the upstream IdPs' buttons
+// (force: ForceAuthn carried to them) and hiding the password form when
+// password sign-in is off.
+func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, d web.LoginData, force bool) {
+	d.NoPassword = h.NoPassword
+	if h.IdPs != nil {
+		idps, err := h.IdPs(r.Context(), d.Return, force)
+		if err != nil {
+			h.unavailable(w, r, err)
+			return
+		}
+		d.IdPs = idps
+	}
+	h.Render.Render(w, r, status, "login.html", web.Page{Title: "Sign in", Data: d})
 }
 
 // attempt is one login attempt as the audit trail sees it.
@@ -44,6 +58,13 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		email: strings.TrimSpace(r.PostFormValue("email")),
 		ip:    web.ClientIP(r),
 		ret:   h.returnTarget(r.PostFormValue("return")),
+	}
+	if h.NoPassword {
+		h.record(r, &audit.Event{Type: audit.LoginFailed, Subject: a.email, IP: a.ip,
+			Outcome: audit.Denied, Reason: "password sign-in is turned off (login.password_form)"})
+		h.renderLogin(w, r, http.StatusForbidden, web.LoginData{Return: a.ret,
+			Error: "Password sign-in is turned off. Use your organisation's account."}, false)
+		return
 	}
 	ctx := r.Context()
 	wait, err := h.Throttle.Blocked(ctx, a.email, a.ip)
@@ -99,10 +120,8 @@ func (h *Handler) throttled(w http.ResponseWriter, r *http.Request, a attempt, w
 	h.record(r, &audit.Event{Type: audit.LoginThrottled, Subject: a.email, IP: a.ip,
 		Outcome: audit.Denied, Reason: "too many failed attempts"})
 	w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-	h.Render.Render(w, r, http.StatusTooManyRequests, "login.html", web.Page{
-		Title: "Sign in",
-		Data:  web.LoginData{Email: a.email, Return: a.ret, RetryAfter: web.HumanDuration(wait)},
-	})
+	h.renderLogin(w, r, http.StatusTooManyRequests,
+		web.LoginData{Email: a.email, Return: a.ret, RetryAfter: web.HumanDuration(wait)}, false)
 }
 
 func (h *Handler) failed(w http.ResponseWriter, r *http.Request, a attempt, reason string) {
@@ -115,10 +134,7 @@ func (h *Handler) failed(w http.ResponseWriter, r *http.Request, a attempt, reas
 		Outcome: audit.Failure, Reason: reason})
 	h.Logger.InfoContext(r.Context(), "login failed", "email", a.email, "ip", a.ip, "reason", reason,
 		"request_id", web.RequestID(r.Context()))
-	h.Render.Render(w, r, http.StatusUnauthorized, "login.html", web.Page{
-		Title: "Sign in",
-		Data:  web.LoginData{Email: a.email, Return: a.ret, Error: genericFailure},
-	})
+	h.renderLogin(w, r, http.StatusUnauthorized, web.LoginData{Email: a.email, Return: a.ret, Error: genericFailure}, false)
 }
 
 func (h *Handler) succeeded(w http.ResponseWriter, r *http.Request, a attempt, u store.User, pw string) {

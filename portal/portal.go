@@ -65,6 +65,13 @@ type Handler struct {
 	SingleLogout func(w http.ResponseWriter, r *http.Request, s *session.Session) bool
 	// Apps, if set, lists the apps the user may open from the portal.
 	Apps func(ctx context.Context, u store.User) ([]web.App, error)
+	// IdPs, if set, lists the upstream IdPs to sign in with, each with the
+	// local URL that starts it and comes back to ret (force: the IdP must
+	// authenticate again).
+	IdPs func(ctx context.Context, ret string, force bool) ([]web.LoginIdP, error)
+	// NoPassword turns password sign-in off (login.password_form: false):
+	// the form is hidden and POST /login refuses every attempt.
+	NoPassword bool
 	// Logins counts login attempts by outcome.
 	Logins func(outcome string)
 }

@@ -1,12 +1,17 @@
 // Package sp is the SAML 2.0 service provider side of identity brokering:
-// Portcullis receiving a Response from an organisation's upstream IdP. For
-// now it holds the validation core, ParseResponse, and the registry's
-// pieces: an upstream IdP's Settings (how users are linked, just-in-time
-// creation, group mapping, whether its MFA statement is trusted, what must
-// be signed) and ParseMetadata, which reads its entity ID, SSO and SLO
-// endpoints and signing certificates (`gateway idps add|list|remove|
-// refresh`). The HTTP flows (ACS, SP-initiated login, SLO, our SP
-// metadata) are wired on top of them.
+// Portcullis signing people in through an organisation's upstream IdP
+// (Okta, Entra ID, AD FS, another Portcullis), then running its own MFA
+// policy before its IdP answers the app. It holds the registry's pieces (an
+// upstream IdP's Settings and ParseMetadata, used by `gateway idps`), the
+// validation core ParseResponse, and Handler, which serves
+//
+//	GET  /saml/sp/metadata   our SP metadata
+//	GET  /saml/sp/login      ?idp=NAME[&return=…][&prompt=login]: a signed AuthnRequest
+//	POST /saml/sp/acs        the Response: validate, link, map groups, sign in
+//	GET,POST /saml/sp/slo    single logout with the upstream IdP, both ways
+//
+// The portal's /login shows a button per IdP (LoginChoices); the IdP's
+// single logout ends with the upstream's (UpstreamLogout).
 //
 // ParseResponse(samlResponse, Expect) takes the SAMLResponse form field of
 // the HTTP-POST binding and returns the one Assertion, or an *Error whose
@@ -78,9 +83,66 @@
 //   - EncryptedID and EncryptedAttribute stay refused as
 //     ReasonEncryptedUnsupported: they are rare, and an EncryptedID
 //     would have to be decrypted before the NameID is read.
-//   - Not done here, left to the caller: the assertion-ID replay cache
-//     (Assertion.ID until Assertion.NotOnOrAfter, in the shared session
-//     backend so every node sees it).
+//
+// Decisions of the HTTP flows:
+//   - Requests are tied to the browser. /saml/sp/login stores the
+//     AuthnRequest ID in the session backend for RequestTTL with the IdP
+//     and the return target, under the hash of a random cookie
+//     (portcullis_sp, path /saml/sp/, SameSite=None and Secure over https,
+//     since the IdP answers with a cross-site POST; Lax over plain http,
+//     which only works when the IdP is same-site). The ACS accepts a
+//     Response only from that browser, for that IdP, once: the first node
+//     to claim the ID wins.
+//   - Which IdP a Response comes from is the issuer it claims; that IdP's
+//     registered certificates then verify it and the claim is checked like
+//     any field. A Response from no registered IdP is ReasonUnknownIdP.
+//   - Replay: every accepted assertion ID is claimed in the session backend
+//     until its NotOnOrAfter plus the skew, so it is refused on every node
+//     (ReasonReplay), solicited or not.
+//   - Unsolicited Responses (IdP-initiated) pass only for an IdP with
+//     allow_unsolicited; their RelayState is used as the return target only
+//     when it is a local path or an allowed forward-auth host.
+//   - Every refusal is a 403 "Sign-in refused" page that names no reason,
+//     and an sp.login event (outcome denied, Details["reason"] the Reason);
+//     a backend failure is 503. Neither ever makes a session.
+//   - Linking (Settings.Link): "email" matches our user's email, ignoring
+//     case, taken from the first of the email attributes (email, mail,
+//     the OID and the WS-Federation claim) or else a NameID of format
+//     emailAddress or unspecified holding an address (Okta's default).
+//     "nameid" and "attribute" follow the link recorded in the store
+//     (store.IdPLink) at the first login, which links to the user with the
+//     asserted email when there is one: an existing account is taken over,
+//     not duplicated, and the link holds when the email changes. A
+//     transient NameID cannot link. With create_users a user without a link
+//     is created with no password (they sign in through the IdP), named
+//     from displayName or givenName and sn; without an email none is made.
+//     A disabled user is refused (ReasonUserDisabled).
+//   - Groups (Settings.GroupsAttribute) follow the attribute at every
+//     login: each named group is joined, created when missing with
+//     ExternalID "idp:NAME"; groups with that ExternalID that the assertion
+//     no longer names are left. Groups an admin or SCIM made are only ever
+//     joined, never left, here. At most MaxMappedGroups names of at most
+//     MaxGroupNameLength bytes are read.
+//   - The session records the factor "upstream" and, when the IdP's MFA
+//     statement is trusted (trust_mfa and REFEDS MFA), "upstream_mfa" as of
+//     the AuthnInstant: the app's MFA policy decides what else is asked.
+//     The upstream NameID, its format and SessionIndex are kept in the
+//     session's values for single logout.
+//   - Single logout: our logout (portal or app) ends with a signed
+//     LogoutRequest to the upstream IdP when it has an SLO endpoint
+//     (HTTP-Redirect preferred), answered at /saml/sp/slo and checked by
+//     crewjam against our recorded request ID, in the browser that sent it.
+//     An upstream LogoutRequest, verified by crewjam against the IdP's
+//     certificates and claimed against replay, ends this browser's session
+//     when it names it (IdP, NameID and any SessionIndex), logs the apps
+//     out through the IdP's chain, then is answered Success; naming no
+//     session here is answered Success too. A cross-site POST without our
+//     SameSite=Lax cookie is posted again from our own page first.
+//   - Our SP signs with the gateway's active signing key, shared with the
+//     IdP; metadata lists it for signing and encryption, and every other
+//     published certificate for signing. Only the active key decrypts:
+//     during a rotation an IdP still encrypting to the old certificate
+//     fails until it refreshes our metadata.
 //
 // Tests keep the attack corpus in testdata/attacks, one case per file,
 // each opening with a comment naming the attack and the expected Reason;

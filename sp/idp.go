@@ -173,18 +173,26 @@ type Upstream struct {
 // send with or without a signing certificate. The metadata's own signature
 // is not checked: trust comes from where the operator got the document.
 func ParseMetadata(doc []byte) (Upstream, error) {
+	u, _, err := parseMetadata(doc)
+	return u, err
+}
+
+// parseMetadata is ParseMetadata that also returns the entity as crewjam
+// reads it, for the ServiceProvider that sends our requests.
+func parseMetadata(doc []byte) (Upstream, *saml.EntityDescriptor, error) {
 	if len(doc) > MaxMetadataBytes {
-		return Upstream{}, fmt.Errorf("sp: metadata: %d bytes, more than %d", len(doc), MaxMetadataBytes)
+		return Upstream{}, nil, fmt.Errorf("sp: metadata: %d bytes, more than %d", len(doc), MaxMetadataBytes)
 	}
 	root, err := scanMetadata(doc)
 	if err != nil {
-		return Upstream{}, err
+		return Upstream{}, nil, err
 	}
 	ed, err := oneIdPEntity(doc, root)
 	if err != nil {
-		return Upstream{}, err
+		return Upstream{}, nil, err
 	}
-	return upstream(ed)
+	u, err := upstream(ed)
+	return u, ed, err
 }
 
 // scanMetadata reads every token once, refusing declarations (XXE, billion

@@ -42,7 +42,7 @@ type Expect struct {
 	// AllowUnsolicited also accepts, beside answers to RequestIDs, a
 	// Response without any InResponseTo (IdP-initiated login).
 	AllowUnsolicited bool
-	Now        time.Time
+	Now              time.Time
 	// Skew is the clock skew allowed on NotBefore, NotOnOrAfter and
 	// IssueInstant.
 	Skew time.Duration

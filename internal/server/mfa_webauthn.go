@@ -19,7 +19,8 @@ func (s *Server) webauthnFactor(h *mfa.Handler) mfa.Factor {
 	if rpID == "" {
 		rpID = base.Hostname()
 	}
-	f := webauthn.New(h, webauthn.Options{RPID: rpID, RPName: cfg.RPName, Origin: base.Scheme + "://" + base.Host})
+	f := webauthn.New(h, webauthn.Options{RPID: rpID, RPName: cfg.RPName, Origin: base.Scheme + "://" + base.Host,
+		NoPasskeyLogin: !s.Config.Login.PasswordForm})
 	if err := f.Err(); err != nil {
 		s.Logger.Warn("security keys and passkeys are off: base_url needs a domain name", "err", err)
 	}

@@ -50,10 +50,11 @@ func (s *Server) mount(ctx context.Context) error {
 	}
 	s.Portal.Mount(mux)
 	s.mountMFA(mux, render, csrf.Protect)
-	s.mountIdP(mux, render)
+	apps := s.mountIdP(mux, render)
 	if err := s.mountForwardAuth(mux, render); err != nil {
 		return err
 	}
+	s.mountSP(mux, render, apps)
 	s.mountSCIM(mux)
 	s.mountEnterprise(mux)
 
@@ -83,7 +84,7 @@ func (s *Server) mount(ctx context.Context) error {
 
 // mountIdP wires the SAML identity provider and gives the portal its two
 // hooks: the apps a user may launch, and single logout on /logout.
-func (s *Server) mountIdP(mux *http.ServeMux, render *web.Renderer) {
+func (s *Server) mountIdP(mux *http.ServeMux, render *web.Renderer) *idp.Handler {
 	cfg := s.Config.SAML
 	h := &idp.Handler{
 		Store: s.Store, Sessions: s.Sessions, Current: s.Portal.Current, Keys: s.Keys,
@@ -97,4 +98,5 @@ func (s *Server) mountIdP(mux *http.ServeMux, render *web.Renderer) {
 	h.Mount(mux)
 	s.Portal.Apps = h.AppsFor
 	s.Portal.SingleLogout = h.SingleLogout
+	return h
 }

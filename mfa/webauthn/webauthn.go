@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -32,6 +33,10 @@ type Options struct {
 	RPID   string // config mfa.webauthn.rp_id, or base_url's host
 	RPName string
 	Origin string // base_url's origin
+	// NoPasskeyLogin leaves out sign-in with a passkey alone
+	// (login.password_form: false makes upstream IdPs the only way in);
+	// passkeys still serve as a second factor.
+	NoPasskeyLogin bool
 }
 
 // Factor is the webauthn factor.
@@ -100,6 +105,9 @@ func (f *Factor) Mount(mux *http.ServeMux, csrf func(http.Handler) http.Handler)
 		"POST " + PasskeyBeginPath:   f.passkeyBegin,
 		"POST " + PasskeyFinishPath:  f.passkeyFinish,
 	} {
+		if f.opts.NoPasskeyLogin && strings.HasPrefix(pattern, "POST /mfa/webauthn/passkey/") {
+			continue
+		}
 		mux.Handle(pattern, csrf(f.available(h)))
 	}
 }
