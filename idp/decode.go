@@ -10,6 +10,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/portcullis/portcullis/xmlcheck"
 )
 
 // MaxMessageBytes bounds a SAML message twice: the base64 text of
@@ -196,19 +198,9 @@ func (info *RequestInfo) readRoot(t xml.StartElement) error {
 }
 
 // checkDTD refuses any DOCTYPE or entity declaration in an XML document
-// from outside, such as an app's metadata.
+// from outside, such as an app's metadata, and anything not one
+// well-formed document (package xmlcheck).
 func checkDTD(doc []byte) error {
-	d := xml.NewDecoder(bytes.NewReader(doc))
-	for {
-		tok, err := d.Token()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("not well-formed XML: %w", err)
-		}
-		if _, ok := tok.(xml.Directive); ok {
-			return errors.New("DOCTYPE or entity declaration")
-		}
-	}
+	_, err := xmlcheck.Check(doc, 0)
+	return err
 }

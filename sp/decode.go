@@ -1,13 +1,12 @@
 package sp
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/xml"
 	"errors"
-	"io"
 
 	"github.com/beevik/etree"
+
+	"github.com/portcullis/portcullis/xmlcheck"
 )
 
 // MaxResponseBytes bounds the XML of a Response after base64 decoding. A
@@ -47,60 +46,18 @@ func decode(samlResponse string) (*etree.Element, error) {
 	return doc.Root(), nil
 }
 
-// scan reads every token once. Any DOCTYPE or entity declaration is refused
-// (XXE, billion laughs): no SAML message needs one, and encoding/xml leaving
-// entities unexpanded is not a reason to accept them.
+// scan reads every token once (package xmlcheck): a DOCTYPE or entity
+// declaration is ReasonDoctype (XXE, billion laughs; no SAML message needs
+// one), a second root, excess depth, a repeated attribute or anything not
+// well-formed is ReasonMalformed.
 func scan(raw []byte) error {
-	d := xml.NewDecoder(bytes.NewReader(raw))
-	depth, roots := 0, 0
-	for {
-		tok, err := d.RawToken()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return refuse(ReasonMalformed, "Response is not well-formed XML: %v", err)
-		}
-		switch t := tok.(type) {
-		case xml.Directive:
-			return refuse(ReasonDoctype, "DOCTYPE or entity declaration in the Response")
-		case xml.StartElement:
-			if depth == 0 {
-				roots++
-			}
-			depth++
-			if err := checkElement(t, depth, roots); err != nil {
-				return err
-			}
-		case xml.EndElement:
-			depth--
-		case xml.CharData:
-			if depth == 0 && len(bytes.TrimSpace(t)) > 0 {
-				return refuse(ReasonMalformed, "text outside the root element")
-			}
-		}
-	}
-	if roots == 0 || depth != 0 {
-		return refuse(ReasonMalformed, "Response is not a complete XML document")
-	}
-	return nil
-}
-
-// checkElement refuses a second root, excess depth and repeated attributes,
-// which etree would silently reduce to one value.
-func checkElement(t xml.StartElement, depth, roots int) error {
+	_, err := xmlcheck.Check(raw, maxDepth)
+	var e *xmlcheck.Error
 	switch {
-	case roots > 1:
-		return refuse(ReasonMalformed, "more than one root element")
-	case depth > maxDepth:
-		return refuse(ReasonMalformed, "elements nested deeper than %d", maxDepth)
+	case err == nil:
+		return nil
+	case errors.As(err, &e) && e.Problem == xmlcheck.Declaration:
+		return refuse(ReasonDoctype, "%s", e.Msg)
 	}
-	seen := make(map[xml.Name]bool, len(t.Attr))
-	for _, a := range t.Attr {
-		if seen[a.Name] {
-			return refuse(ReasonMalformed, "attribute %s:%s repeated on <%s>", a.Name.Space, a.Name.Local, t.Name.Local)
-		}
-		seen[a.Name] = true
-	}
-	return nil
+	return refuse(ReasonMalformed, "%v", err)
 }

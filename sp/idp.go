@@ -8,13 +8,14 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/crewjam/saml"
+
+	"github.com/portcullis/portcullis/xmlcheck"
 )
 
 // How a user coming from an upstream IdP is linked to one of ours.
@@ -195,41 +196,13 @@ func parseMetadata(doc []byte) (Upstream, *saml.EntityDescriptor, error) {
 	return u, ed, err
 }
 
-// scanMetadata reads every token once, refusing declarations (XXE, billion
-// laughs), excess depth, repeated attributes and a second root; it returns
-// the root element's name.
+// scanMetadata reads every token once (package xmlcheck), refusing
+// declarations (XXE, billion laughs), excess depth, repeated attributes and
+// a second root; it returns the root element's name.
 func scanMetadata(doc []byte) (xml.Name, error) {
-	d := xml.NewDecoder(bytes.NewReader(doc))
-	var root xml.Name
-	depth, roots := 0, 0
-	for {
-		tok, err := d.Token()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return root, fmt.Errorf("sp: metadata: not well-formed XML: %w", err)
-		}
-		switch t := tok.(type) {
-		case xml.Directive:
-			word, _, _ := strings.Cut(strings.TrimSpace(string(t)), " ")
-			return root, fmt.Errorf("sp: metadata: refusing a <!%s> declaration", word)
-		case xml.StartElement:
-			if depth == 0 {
-				roots++
-				root = t.Name
-			}
-			depth++
-			var e *Error
-			if err := checkElement(t, depth, roots); errors.As(err, &e) {
-				return root, errors.New("sp: metadata: " + e.Msg)
-			}
-		case xml.EndElement:
-			depth--
-		}
-	}
-	if roots == 0 || depth != 0 {
-		return root, errors.New("sp: metadata: not a complete XML document")
+	root, err := xmlcheck.Check(doc, maxDepth)
+	if err != nil {
+		return root, fmt.Errorf("sp: metadata: %w", err)
 	}
 	return root, nil
 }

@@ -1,20 +1,20 @@
 package catalog
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/crewjam/saml"
+
+	"github.com/portcullis/portcullis/xmlcheck"
 )
 
 // ParseMetadata reads SAML SP metadata (SAML Metadata §2.3.2, §2.4.4): one
@@ -60,23 +60,14 @@ func decode(doc []byte) (*saml.EntityDescriptor, error) {
 	return &ed, nil
 }
 
-// refuseDirectives fails on any <!...> declaration (DOCTYPE, ENTITY) and on
-// XML that does not tokenize.
+// refuseDirectives fails on any <!...> declaration (DOCTYPE, ENTITY), on
+// XML that is not one well-formed document, and on repeated attributes
+// (package xmlcheck).
 func refuseDirectives(doc []byte) error {
-	d := xml.NewDecoder(bytes.NewReader(doc))
-	for {
-		tok, err := d.RawToken()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("metadata: not well-formed XML: %w", err)
-		}
-		if dir, ok := tok.(xml.Directive); ok {
-			word, _, _ := strings.Cut(strings.TrimSpace(string(dir)), " ")
-			return fmt.Errorf("metadata: refusing a <!%s> declaration", word)
-		}
+	if _, err := xmlcheck.Check(doc, 0); err != nil {
+		return fmt.Errorf("metadata: %w", err)
 	}
+	return nil
 }
 
 // StoredACSURLs lists the ACS URLs of metadata as the store keeps it; nil

@@ -17,7 +17,7 @@ const Module = "github.com/portcullis/portcullis"
 // new packages must say where they stand.
 var Layer = map[string]int{
 	"audit": 0, "keys": 0, "policy": 0, "config": 0, "mfaclient": 0,
-	"templates": 0, "static": 0, "password": 0,
+	"templates": 0, "static": 0, "password": 0, "xmlcheck": 0,
 	"web": 1, "session": 1, "store": 1,
 	"idp": 2, "sp": 2, "mfa": 2, "forwardauth": 2, "enterprise": 2, "scim": 2, "portal": 2,
 	"internal/server": 3, "internal/testenv": 3, "internal/catalog": 3, "cmd/gateway": 3, "internal/layers": 3, "bench": 3,
