@@ -147,7 +147,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, in *arrival, a 
 	s := &session.Session{UserID: u.ID, Email: u.Email, AuthTime: in.now, IP: web.ClientIP(r),
 		UserAgent: truncate(r.UserAgent(), 256), Values: map[string]string{
 			ValueIdP: in.idp.Name, ValueNameID: a.NameID, ValueNameIDFormat: a.NameIDFormat,
-			ValueSessionIndex: a.SessionIndex}}
+			ValueSessionIndex: a.SessionIndex, ValueUser: u.Email}}
 	s.AddFactor(session.FactorUpstream, in.now)
 	mfa := in.idp.Settings.UpstreamMFA(a.AuthnContextClassRef)
 	if mfa {

@@ -44,6 +44,7 @@ const (
 	ValueNameID       = "upstream.name_id"
 	ValueNameIDFormat = "upstream.name_id_format"
 	ValueSessionIndex = "upstream.session_index"
+	ValueUser         = "upstream.user" // our user's email, for the logout's audit event
 )
 
 // Handler serves the SP endpoints. Its fields are its dependencies.

@@ -81,7 +81,7 @@ func (h *Handler) UpstreamLogout(w http.ResponseWriter, r *http.Request, values 
 	ep := preferRedirect(u.meta.SLO)
 	req, err := sp.MakeLogoutRequest(ep.Location, values[ValueNameID], nameIDAs(values), sessionIndex(values))
 	if err == nil {
-		err = h.saveLogout(w, r, logout{IdP: u.ID, RequestID: req.ID, Then: back})
+		err = h.saveLogout(w, r, logout{IdP: u.ID, User: values[ValueUser], RequestID: req.ID, Then: back})
 	}
 	if err == nil {
 		err = h.deliver(w, r, ep, "SAMLRequest", req.Element(), "", func() (string, error) {
@@ -211,7 +211,7 @@ func (h *Handler) logoutAnswered(w http.ResponseWriter, r *http.Request) {
 		h.failed(w, r, err)
 		return
 	}
-	e := audit.Event{Type: EventLogout, Outcome: audit.Success, IP: web.ClientIP(r),
+	e := audit.Event{Type: EventLogout, Actor: l.User, Subject: l.User, Outcome: audit.Success, IP: web.ClientIP(r),
 		Details: map[string]string{"idp": u.Name, "initiator": "portcullis"}}
 	resp, err := sp.ParseLogoutResponse(r, []string{l.RequestID})
 	switch {

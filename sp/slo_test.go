@@ -86,7 +86,7 @@ func TestUpstreamLogoutRoundTrip(t *testing.T) {
 		t.Fatalf("LogoutResponse: %d to %q %s", w.Code, w.Header().Get("Location"), w.Body)
 	}
 	evs := g.events(t, EventLogout)
-	if e := evs[len(evs)-1]; e.Outcome != audit.Success || e.Details["initiator"] != "portcullis" {
+	if e := evs[len(evs)-1]; e.Outcome != audit.Success || e.Details["initiator"] != "portcullis" || e.Subject != "alice@example.org" {
 		t.Fatalf("event %+v", e)
 	}
 	// The exchange is over: the same answer again is refused.

@@ -113,10 +113,7 @@ func startOn(t testing.TB, cfg config.Config, n int, host string) *Env {
 
 func startNode(t testing.TB, cfg config.Config, host string) *Node {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := listen(t)
 	// The node's own address is its base URL, so what it publishes (SAML
 	// metadata, redirects) points back at it.
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
@@ -126,6 +123,21 @@ func startNode(t testing.TB, cfg config.Config, host string) *Node {
 		ln.Close()
 		t.Fatalf("testenv: invalid config: %v", problems)
 	}
+	return serve(t, cfg, ln, url)
+}
+
+func listen(t testing.TB) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+// serve runs a node with cfg on ln, reachable at url, until the test ends.
+func serve(t testing.TB, cfg config.Config, ln net.Listener, url string) *Node {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
 	srv, err := server.New(ctx, &cfg, server.Options{Out: out, Logger: testLogger(t, cfg)})
