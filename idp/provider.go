@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/crewjam/saml"
-	"github.com/jonboulle/clockwork"
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/portcullis/portcullis/keys"
@@ -81,7 +79,7 @@ func (h *Handler) identityProvider(ctx context.Context, p scope) (*saml.Identity
 		SessionProvider:              p,
 		ResponseWriter:               p,
 		SignatureMethod:              dsig.RSASHA256SignatureMethod,
-		Clock:                        dsig.NewFakeClock(nowClock{Clock: clockwork.NewRealClock(), now: h.now}),
+		Clock:                        keys.DSigClock(h.now),
 		NameIDFormats:                nameIDFormats,
 		LogoutBindings:               []string{saml.HTTPRedirectBinding, saml.HTTPPostBinding},
 		SignMetadata:                 h.SignMetadata,
@@ -117,15 +115,3 @@ func (h *Handler) backChannel() *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
-
-// nowClock is the Handler's clock as the clockwork.Clock that goxmldsig and
-// crewjam/saml read, so tests can run at a fixed time in parallel (no
-// package globals).
-type nowClock struct {
-	clockwork.Clock
-	now func() time.Time
-}
-
-func (c nowClock) Now() time.Time                  { return c.now() }
-func (c nowClock) Since(t time.Time) time.Duration { return c.now().Sub(t) }
-func (c nowClock) Until(t time.Time) time.Duration { return t.Sub(c.now()) }

@@ -66,11 +66,11 @@ func (h *Handler) slo(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	switch {
-	case param(r, "SAMLResponse") != "":
+	case web.SAMLParam(r, "SAMLResponse") != "":
 		h.sloAnswer(w, r)
-	case param(r, "SAMLRequest") != "" && h.crossSitePost(r):
+	case web.SAMLParam(r, "SAMLRequest") != "" && h.crossSitePost(r):
 		h.bounce(w, r)
-	case param(r, "SAMLRequest") != "":
+	case web.SAMLParam(r, "SAMLRequest") != "":
 		h.sloRequest(w, r)
 	default:
 		h.sloSkip(w, r)
@@ -99,18 +99,11 @@ func (h *Handler) bounce(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func param(r *http.Request, name string) string {
-	if r.Method == http.MethodPost {
-		return r.PostForm.Get(name)
-	}
-	return r.URL.Query().Get(name)
-}
-
 // sloRequest handles an app's LogoutRequest: crewjam validates it (signed by
 // the app, addressed to us, current, not replayed) and calls back to end the
 // session; the other apps are then logged out before the sender is answered.
 func (h *Handler) sloRequest(w http.ResponseWriter, r *http.Request) {
-	raw, err := decodeMessage(param(r, "SAMLRequest"), r.Method == http.MethodGet)
+	raw, err := decodeMessage(web.SAMLParam(r, "SAMLRequest"), r.Method == http.MethodGet)
 	var info RequestInfo
 	if err == nil {
 		info, err = inspect(raw, "LogoutRequest")

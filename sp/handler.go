@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/crewjam/saml"
-	"github.com/jonboulle/clockwork"
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/portcullis/portcullis/keys"
@@ -201,24 +200,13 @@ func (h *Handler) serviceProvider(ctx context.Context, u *upstreamIdP) (*saml.Se
 		LogoutBindings:                   []string{saml.HTTPRedirectBinding, saml.HTTPPostBinding},
 		AssertionConsumerServiceBindings: []string{saml.HTTPPostBinding},
 		RejectSHA1Signatures:             true,
-		Clock:                            dsig.NewFakeClock(nowClock{Clock: clockwork.NewRealClock(), now: h.now}),
+		Clock:                            keys.DSigClock(h.now),
 	}
 	if u != nil {
 		sp.IDPMetadata = u.descriptor
 	}
 	return sp, published, nil
 }
-
-// nowClock is the Handler's clock as the clockwork.Clock that goxmldsig and
-// crewjam/saml read.
-type nowClock struct {
-	clockwork.Clock
-	now func() time.Time
-}
-
-func (c nowClock) Now() time.Time                  { return c.now() }
-func (c nowClock) Since(t time.Time) time.Duration { return c.now().Sub(t) }
-func (c nowClock) Until(t time.Time) time.Duration { return t.Sub(c.now()) }
 
 // upstreamIdP is a registered IdP with its metadata and settings read.
 type upstreamIdP struct {

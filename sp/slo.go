@@ -45,22 +45,15 @@ func (h *Handler) slo(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	switch {
-	case param(r, "SAMLResponse") != "":
+	case web.SAMLParam(r, "SAMLResponse") != "":
 		h.logoutAnswered(w, r)
-	case param(r, "SAMLRequest") != "" && h.crossSitePost(r):
+	case web.SAMLParam(r, "SAMLRequest") != "" && h.crossSitePost(r):
 		h.bounce(w, r)
-	case param(r, "SAMLRequest") != "":
+	case web.SAMLParam(r, "SAMLRequest") != "":
 		h.logoutRequested(w, r)
 	default:
 		h.appsLoggedOut(w, r)
 	}
-}
-
-func param(r *http.Request, name string) string {
-	if r.Method == http.MethodPost {
-		return r.PostForm.Get(name)
-	}
-	return r.URL.Query().Get(name)
 }
 
 // UpstreamLogout is the last hop of our single logout (the idp package's

@@ -41,7 +41,7 @@ func (h *Handler) bounce(w http.ResponseWriter, r *http.Request) {
 // out before the IdP is answered. A request naming no session of this
 // browser is answered Success: nobody is signed in here under that name.
 func (h *Handler) logoutRequested(w http.ResponseWriter, r *http.Request) {
-	issuer, err := peekIssuer(param(r, "SAMLRequest"), r.Method == http.MethodGet)
+	issuer, err := peekIssuer(web.SAMLParam(r, "SAMLRequest"), r.Method == http.MethodGet)
 	if err != nil {
 		h.refuseLogout(w, r, nil, nil, err.Error())
 		return
@@ -66,7 +66,7 @@ func (h *Handler) logoutRequested(w http.ResponseWriter, r *http.Request) {
 		h.refuseLogout(w, r, u, err, fmt.Sprintf("LogoutRequest %q replayed", lr.ID))
 		return
 	}
-	l := logout{IdP: u.ID, AnswerTo: lr.ID, RelayState: param(r, "RelayState")}
+	l := logout{IdP: u.ID, AnswerTo: lr.ID, RelayState: web.SAMLParam(r, "RelayState")}
 	s, err := h.endNamedSession(w, r, u, lr)
 	if err != nil {
 		h.failed(w, r, err)

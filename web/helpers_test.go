@@ -1,35 +1,16 @@
 package web
 
 import (
-	"bytes"
+	"github.com/portcullis/portcullis/web/webtest"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 )
 
-// logBuffer is a concurrency-safe log sink that tests can read back.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func testLogger() (*slog.Logger, *logBuffer) {
-	var b logBuffer
+func testLogger() (*slog.Logger, *webtest.LogBuffer) {
+	var b webtest.LogBuffer
 	return slog.New(slog.NewJSONHandler(&b, &slog.HandlerOptions{Level: slog.LevelDebug})), &b
 }
 

@@ -59,3 +59,12 @@ func (rd *Renderer) Repost(w http.ResponseWriter, r *http.Request, action, marke
 	}
 	return rd.Post(w, r, PostData{URL: action, Fields: fields, Heading: heading})
 }
+
+// SAMLParam is a field of a SAML binding: from the form of a POST (HTTP-POST;
+// call ParseForm first), from the query otherwise (HTTP-Redirect).
+func SAMLParam(r *http.Request, name string) string {
+	if r.Method == http.MethodPost {
+		return r.PostForm.Get(name)
+	}
+	return r.URL.Query().Get(name)
+}

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -13,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,6 +22,7 @@ import (
 	"github.com/portcullis/portcullis/keys"
 	"github.com/portcullis/portcullis/sp"
 	"github.com/portcullis/portcullis/store"
+	"github.com/portcullis/portcullis/web/webtest"
 )
 
 func spMetadata(cert string) string {
@@ -130,24 +129,6 @@ func TestNodesShareSigningKey(t *testing.T) {
 	}
 }
 
-// logBuffer collects a node's log lines; safe for concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // rolledOkta is the Okta metadata fixture of package sp signing with the
 // other certificate of the Entra ID fixture instead of its own.
 func rolledOkta(t *testing.T) (before, after string) {
@@ -191,7 +172,7 @@ func TestServeRefreshesIdPMetadata(t *testing.T) {
 
 	cfg := testConfig(t)
 	cfg.SAML.MetadataRefresh = config.Duration(20 * time.Millisecond)
-	logs := &logBuffer{}
+	logs := &webtest.LogBuffer{}
 	s, err := New(context.Background(), cfg, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)

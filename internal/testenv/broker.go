@@ -26,7 +26,6 @@ package testenv
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -40,6 +39,7 @@ import (
 	"github.com/portcullis/portcullis/internal/catalog"
 	"github.com/portcullis/portcullis/sp"
 	"github.com/portcullis/portcullis/store"
+	"github.com/portcullis/portcullis/web/webtest"
 )
 
 // Paths of a gateway's SAML metadata documents.
@@ -145,13 +145,7 @@ type Balanced struct {
 // in turn. It needs GATEWAY_TEST_REDIS_URL and GATEWAY_TEST_POSTGRES_URL.
 func StartBalanced(t testing.TB, n int, opts ...Option) *Balanced {
 	t.Helper()
-	cfg := Base(t)
-	cfg.Database = PostgresSchema(t)
-	cfg.Sessions.Store = "redis"
-	cfg.Sessions.RedisURL = withPrefix(t, RedisURL(t), "portcullis-test:"+strings.ToLower(rand.Text()[:10])+":")
-	for _, o := range opts {
-		o(&cfg)
-	}
+	cfg := clusterConfig(t, opts)
 	b := &Balanced{Env: &Env{Config: cfg}}
 	front := httptest.NewServer(&httputil.ReverseProxy{Rewrite: b.route})
 	t.Cleanup(front.Close)
@@ -167,7 +161,7 @@ func StartBalanced(t testing.TB, n int, opts ...Option) *Balanced {
 		}
 		b.Nodes = append(b.Nodes, node)
 	}
-	b.Front = &Node{Server: b.Nodes[0].Server, URL: front.URL, out: &syncBuffer{}}
+	b.Front = &Node{Server: b.Nodes[0].Server, URL: front.URL, out: &webtest.LogBuffer{}}
 	return b
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/portcullis/portcullis/web/webtest"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -135,7 +136,7 @@ type Proxy struct {
 	Addr string
 	Dir  string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *webtest.LogBuffer
 	done chan struct{}
 }
 
@@ -207,7 +208,7 @@ func StartCaddy(t testing.TB, addr, site string) *Proxy {
 // fails with its output.
 func startProxy(t testing.TB, name, addr, dir string, cmd *exec.Cmd) *Proxy {
 	t.Helper()
-	p := &Proxy{Addr: addr, Dir: dir, cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	p := &Proxy{Addr: addr, Dir: dir, cmd: cmd, out: &webtest.LogBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

@@ -13,20 +13,19 @@
 package testenv
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"net"
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/internal/server"
 	"github.com/portcullis/portcullis/store"
+	"github.com/portcullis/portcullis/web/webtest"
 )
 
 // Env is a running gateway of one or more nodes.
@@ -44,7 +43,7 @@ type Node struct {
 
 	cancel context.CancelFunc
 	done   chan error
-	out    *syncBuffer
+	out    *webtest.LogBuffer
 }
 
 // Option changes the configuration before the nodes start.
@@ -79,6 +78,13 @@ func Start(t testing.TB, opts ...Option) *Env {
 // prefix, made fresh for this test.
 func StartCluster(t testing.TB, n int, opts ...Option) *Env {
 	t.Helper()
+	return start(t, clusterConfig(t, opts), n)
+}
+
+// clusterConfig is Base on a fresh PostgreSQL schema and Redis key prefix,
+// with opts applied.
+func clusterConfig(t testing.TB, opts []Option) config.Config {
+	t.Helper()
 	cfg := Base(t)
 	cfg.Database = PostgresSchema(t)
 	cfg.Sessions.Store = "redis"
@@ -86,7 +92,7 @@ func StartCluster(t testing.TB, n int, opts ...Option) *Env {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	return start(t, cfg, n)
+	return cfg
 }
 
 func start(t testing.TB, cfg config.Config, n int) *Env {
@@ -139,7 +145,7 @@ func listen(t testing.TB) net.Listener {
 func serve(t testing.TB, cfg config.Config, ln net.Listener, url string) *Node {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &webtest.LogBuffer{}
 	srv, err := server.New(ctx, &cfg, server.Options{Out: out, Logger: testLogger(t, cfg)})
 	if err != nil {
 		cancel()
@@ -204,24 +210,6 @@ func (n *Node) Get(t testing.TB, path string) *http.Response {
 	}
 	t.Cleanup(func() { resp.Body.Close() })
 	return resp
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // AddUser creates a user with a password through the first node's store.
