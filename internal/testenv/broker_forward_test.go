@@ -74,7 +74,7 @@ func TestBrokerForwardAuthViaUpstream(t *testing.T) {
 	}
 	choice := testenv.FollowSAML(c, c.Get(f.Header.Get("Location")))
 	atPath(t, choice, ch.bn, "/mfa")
-	_, end := enrolOnFirstUse(t, c, ch.bn, choice)
+	_, end := testenv.EnrolTOTPOnFirstUse(t, c, ch.bn, choice)
 	wantForwardRedirect(t, end, admin)
 	wantForwardAllowed(t, c, ch.bn, "admin.test", "/console")
 }

@@ -196,7 +196,7 @@ func TestBrokerChainWithMFA(t *testing.T) {
 	if len(created) != 2 || created[0].Actor != "idp:A" || created[0].Subject != aliceEmail {
 		t.Errorf("user.created events %+v, want alice's by idp:A after the admin's", created)
 	}
-	_, end := enrolOnFirstUse(t, c, ch.bn, choice)
+	_, end := testenv.EnrolTOTPOnFirstUse(t, c, ch.bn, choice)
 	checkPeerLogin(t, ch, end, requestID, "relay-chain", refedsMFA)
 }
 
@@ -223,7 +223,7 @@ func TestBrokerTrustMFA(t *testing.T) {
 			s := jit
 			s.TrustMFA = tc.trust
 			ch := newChain(t, chainOpts{settings: s, appMFA: "required", aMFA: tc.aMFA})
-			var aApp authenticator
+			var aApp testenv.Authenticator
 			if tc.aMFA == "required" {
 				aApp = enrolAtDevices(t, ch.an)
 			}
@@ -232,7 +232,7 @@ func TestBrokerTrustMFA(t *testing.T) {
 			requestID := ch.peer.LastRequestID()
 			end := ch.viaUpstream(t, c, c.Follow(ch.bn, first))
 			if tc.aMFA == "required" {
-				end = presentTOTP(t, c, ch.an, end, aApp)
+				end = testenv.PresentTOTP(t, c, ch.an, end, aApp)
 			}
 			logins := events(t, ch.bn, sp.EventLogin)
 			if len(logins) != 1 || logins[0].Details["upstream_mfa"] != fmt.Sprint(tc.upstreamCounted) ||
@@ -241,7 +241,7 @@ func TestBrokerTrustMFA(t *testing.T) {
 			}
 			if !tc.upstreamCounted {
 				atPath(t, end, ch.bn, "/mfa")
-				_, end = enrolOnFirstUse(t, c, ch.bn, end)
+				_, end = testenv.EnrolTOTPOnFirstUse(t, c, ch.bn, end)
 			}
 			checkPeerLogin(t, ch, end, requestID, "relay-trust", refedsMFA)
 			enrolled, err := ch.bn.Server.Store.UserEnrolments(context.Background(), mustUser(t, ch.bn).ID)
@@ -250,6 +250,17 @@ func TestBrokerTrustMFA(t *testing.T) {
 			}
 		})
 	}
+}
+
+// enrolAtDevices enrols an authenticator app for alice at node from the
+// devices page, in a browser of her own.
+func enrolAtDevices(t *testing.T, node *testenv.Node) testenv.Authenticator {
+	t.Helper()
+	c := testenv.NewClient(t)
+	if r := c.Login(node, aliceEmail, alicePassword); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login at %s = %d:\n%s", node.URL, r.StatusCode, r.Body)
+	}
+	return testenv.EnrolTOTPAtDevices(t, c, node)
 }
 
 func mustUser(t *testing.T, node *testenv.Node) store.User {

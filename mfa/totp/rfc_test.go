@@ -1,35 +1,20 @@
 package totp
 
 import (
-	"crypto/hmac"
-	"crypto/sha1"
 	"encoding/base32"
-	"encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/testenv/totpref"
 )
 
-// rfcCode computes the TOTP code of secret at t by hand, from RFC 6238 §4
-// and RFC 4226 §5.3 (HMAC-SHA1, dynamic truncation), with no code of
-// pquerna/otp or of this package: the tests' independent reference.
-func rfcCode(secret []byte, t time.Time, digits int) string {
-	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], uint64(t.Unix()/30))
-	m := hmac.New(sha1.New, secret)
-	m.Write(msg[:])
-	sum := m.Sum(nil)
-	off := sum[len(sum)-1] & 0x0f
-	bin := binary.BigEndian.Uint32(sum[off:off+4]) & 0x7fffffff
-	mod := uint32(1)
-	for range digits {
-		mod *= 10
-	}
-	return fmt.Sprintf("%0*d", digits, bin%mod)
-}
+// rfcCode is the tests' independent RFC 6238 reference, written by hand in
+// totpref with no code of pquerna/otp or of this package.
+var rfcCode = totpref.Code
 
 // rfcSecret is the SHA1 seed of RFC 6238 Appendix B.
 var rfcSecret = []byte("12345678901234567890")

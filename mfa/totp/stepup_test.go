@@ -1,7 +1,6 @@
 package totp_test
 
 import (
-	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -10,22 +9,16 @@ import (
 
 	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/internal/testenv"
-	"github.com/portcullis/portcullis/mfa/totp"
+	"github.com/portcullis/portcullis/internal/testenv/totpref"
 )
 
 // stepUpPage signs a new browser in on node and follows an SP-initiated
-// login to the TOTP page, returning the client, the page and its
-// continuation.
-func stepUpPage(t *testing.T, node *testenv.Node, sp *testenv.SP, opts ...testenv.AuthnOption) (*testenv.Client, *testenv.Response, string) {
+// login to the page it stops at (the TOTP page, which SubmitTOTP checks).
+func stepUpPage(t *testing.T, node *testenv.Node, sp *testenv.SP) (*testenv.Client, *testenv.Response) {
 	t.Helper()
 	c := testenv.NewClient(t)
 	c.Login(node, email, password)
-	page := c.Follow(node, c.Get(sp.AuthnRequestURL("relay", opts...)))
-	tok := hiddenC.FindStringSubmatch(page.Body)
-	if page.Request.URL.Path != "/mfa/totp" || tok == nil {
-		t.Fatalf("step-up went to %s, want the TOTP page:\n%s", page.Request.URL, page.Body)
-	}
-	return c, page, html.UnescapeString(tok[1])
+	return c, c.Follow(node, c.Get(sp.AuthnRequestURL("relay")))
 }
 
 // TestFailuresThrottledAcrossNodes proves the second-factor failure budget
@@ -38,25 +31,24 @@ func TestFailuresThrottledAcrossNodes(t *testing.T) {
 	env.AddSAMLApp(t, "App", sp, "required", nil)
 	setup := testenv.NewClient(t)
 	setup.Login(env.Nodes[0], email, password)
-	app, _ := confirmEnrolment(t, setup, env.Nodes[0], setup.Get(env.Nodes[0].URL+"/mfa/totp/enrol"))
+	app := testenv.EnrolTOTPAtDevices(t, setup, env.Nodes[0])
 
 	type browser struct {
 		c    *testenv.Client
 		page *testenv.Response
-		tok  string
 	}
 	var bs []browser
 	for _, node := range env.Nodes {
-		c, page, tok := stepUpPage(t, node, sp)
-		bs = append(bs, browser{c, page, tok})
+		c, page := stepUpPage(t, node, sp)
+		bs = append(bs, browser{c, page})
 	}
 	wrong := "000000"
-	if wrong == app.code() {
+	if wrong == app.Code() {
 		wrong = "111111"
 	}
 	for i := range 4 {
 		b, node := bs[i%2], env.Nodes[i%2]
-		r := b.c.PostForm(node.URL+"/mfa/totp", url.Values{"_csrf": {b.c.CSRF(b.page)}, "c": {b.tok}, "code": {wrong}})
+		r := testenv.SubmitTOTP(t, b.c, node, b.page, wrong)
 		want := http.StatusUnauthorized
 		if i == 3 {
 			want = http.StatusTooManyRequests
@@ -66,7 +58,7 @@ func TestFailuresThrottledAcrossNodes(t *testing.T) {
 		}
 	}
 	for i, b := range bs {
-		r := b.c.PostForm(env.Nodes[i].URL+"/mfa/totp", url.Values{"_csrf": {b.c.CSRF(b.page)}, "c": {b.tok}, "code": {app.code()}})
+		r := testenv.SubmitTOTP(t, b.c, env.Nodes[i], b.page, app.Code())
 		if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
 			t.Errorf("right code on node %d at the limit = %d (Retry-After %q), want 429", i, r.StatusCode, r.Header.Get("Retry-After"))
 		}
@@ -84,7 +76,7 @@ func TestForceAuthnAsksForTheFactorAgain(t *testing.T) {
 	env.AddSAMLApp(t, "App", sp, "required", nil)
 	c := testenv.NewClient(t)
 	c.Login(node, email, password)
-	app, _ := confirmEnrolment(t, c, node, c.Get(node.URL+"/mfa/totp/enrol"))
+	app := testenv.EnrolTOTPAtDevices(t, c, node)
 
 	// The session has a password and a fresh TOTP: an ordinary request
 	// goes straight through.
@@ -100,14 +92,9 @@ func TestForceAuthnAsksForTheFactorAgain(t *testing.T) {
 	ret, _ := url.Parse(loc)
 	login := c.Submit(node.URL+loc, node.URL+"/login", url.Values{"email": {email}, "password": {password},
 		"return": {ret.Query().Get("return")}})
-	page := c.Follow(node, login)
-	tok := hiddenC.FindStringSubmatch(page.Body)
-	if page.Request.URL.Path != "/mfa/totp" || tok == nil {
-		t.Fatalf("after the forced password, %s, want the TOTP page again:\n%s", page.Request.URL, page.Body)
-	}
-	// The code of the step before the enrolment's is still in the window
-	// and unused.
-	code := totp.RFCCode(app.secret, app.at.Add(-30*time.Second), 6)
-	r := c.PostForm(node.URL+"/mfa/totp", url.Values{"_csrf": {c.CSRF(page)}, "c": {html.UnescapeString(tok[1])}, "code": {code}})
+	// After the forced password, the TOTP page again. The code of the step
+	// before the enrolment's is still in the window and unused.
+	code := totpref.Code(app.Secret, app.At.Add(-30*time.Second), 6)
+	r := testenv.SubmitTOTP(t, c, node, c.Follow(node, login), code)
 	checkMFALogin(t, sp, testenv.FollowSAML(c, r), requestID, "forced")
 }
