@@ -63,15 +63,12 @@ func (h *Handler) acs(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, in, a, err)
 		return
 	}
-	u, created, err := h.link(r.Context(), in.idp, a)
-	if err == nil {
-		err = h.mapGroups(r.Context(), in.idp, a, u)
-	}
+	u, err := h.admit(r, in, a)
 	if err != nil {
 		h.refuse(w, r, in, a, err)
 		return
 	}
-	h.signIn(w, r, in, a, u, created)
+	h.signIn(w, r, in, a, u)
 }
 
 // expect is what a Response claiming to come from issuer must match.
@@ -142,24 +139,19 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, in *arrival, a 
 
 // signIn begins the session: the upstream sign-in is its first factor, and
 // a trusted upstream MFA statement its second (policy.UpstreamMFA).
-func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, in *arrival, a *Assertion, u store.User, created bool) {
+func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, in *arrival, a *Assertion, u store.User) {
 	ctx := r.Context()
 	s := &session.Session{UserID: u.ID, Email: u.Email, AuthTime: in.now, IP: web.ClientIP(r),
 		UserAgent: truncate(r.UserAgent(), 256), Values: map[string]string{
 			ValueIdP: in.idp.Name, ValueNameID: a.NameID, ValueNameIDFormat: a.NameIDFormat,
 			ValueSessionIndex: a.SessionIndex, ValueUser: u.Email}}
 	s.AddFactor(session.FactorUpstream, in.now)
-	mfa := in.idp.Settings.UpstreamMFA(a.AuthnContextClassRef)
-	if mfa {
+	if in.idp.Settings.UpstreamMFA(a.AuthnContextClassRef) {
 		at := a.AuthnInstant
 		if at.IsZero() || at.After(in.now) {
 			at = in.now
 		}
 		s.AddFactor(policy.UpstreamMFA, at)
-	}
-	if err := h.recordLogin(ctx, in, a, u, created, mfa, r); err != nil {
-		h.failed(w, r, err)
-		return
 	}
 	if err := h.Sessions.Login(ctx, w, r, s); err != nil {
 		h.failed(w, r, err)
@@ -175,20 +167,45 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, in *arrival, a 
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
-// recordLogin sets the user's last login with the sp.login event.
-func (h *Handler) recordLogin(ctx context.Context, in *arrival, a *Assertion, u store.User, created, mfa bool, r *http.Request) error {
-	return h.Store.InTx(ctx, func(tx store.Tx) error {
-		cur, err := tx.User(ctx, u.ID)
-		if err != nil {
+// admit decides who the assertion signs in, in one transaction: the user
+// linked (or created just in time), their groups mapped, their last login
+// set and the sp.login event written. A refusal writes nothing. A
+// concurrent first login of the same user makes one of the two retry, and
+// find the other's result.
+func (h *Handler) admit(r *http.Request, in *arrival, a *Assertion) (store.User, error) {
+	subject, err := subjectOf(in.idp, a)
+	if err != nil {
+		return store.User{}, err
+	}
+	var u store.User
+	admit := func(tx store.Tx) error {
+		var created bool
+		if u, created, err = linkIn(r.Context(), tx, in.idp, a, subject); err != nil {
 			return err
 		}
-		cur.LastLoginAt = in.now
-		return errors.Join(tx.UpdateUser(ctx, cur), tx.Record(ctx, &audit.Event{
-			Type: EventLogin, Actor: u.Email, Subject: u.Email, IP: web.ClientIP(r), Outcome: audit.Success,
-			Details: map[string]string{"idp": in.idp.Name, "name_id": a.NameID, "created": boolText(created),
-				"upstream_mfa": boolText(mfa), "authn_context": a.AuthnContextClassRef,
-				"solicited": boolText(in.req != nil)}}))
-	})
+		if u.Disabled {
+			return refuse(ReasonUserDisabled, "user %s is disabled", u.Email)
+		}
+		if err := mapGroups(r.Context(), tx, in.idp, a, u); err != nil {
+			return err
+		}
+		return recordLogin(r, tx, in, a, u, created)
+	}
+	err = h.Store.InTx(r.Context(), admit)
+	if errors.Is(err, store.ErrConflict) {
+		err = h.Store.InTx(r.Context(), admit)
+	}
+	return u, err
+}
+
+// recordLogin sets the user's last login with the sp.login event.
+func recordLogin(r *http.Request, tx store.Tx, in *arrival, a *Assertion, u store.User, created bool) error {
+	u.LastLoginAt = in.now
+	return errors.Join(tx.UpdateUser(r.Context(), u), tx.Record(r.Context(), &audit.Event{
+		Type: EventLogin, Actor: u.Email, Subject: u.Email, IP: web.ClientIP(r), Outcome: audit.Success,
+		Details: map[string]string{"idp": in.idp.Name, "name_id": a.NameID, "created": boolText(created),
+			"upstream_mfa":  boolText(in.idp.Settings.UpstreamMFA(a.AuthnContextClassRef)),
+			"authn_context": a.AuthnContextClassRef, "solicited": boolText(in.req != nil)}}))
 }
 
 // record writes an audit event on its own; a failure is logged.

@@ -116,7 +116,9 @@
 //     transient NameID cannot link. With create_users a user without a link
 //     is created with no password (they sign in through the IdP), named
 //     from displayName or givenName and sn; without an email none is made.
-//     A disabled user is refused (ReasonUserDisabled).
+//     A disabled user is refused (ReasonUserDisabled). Linking, creating,
+//     group mapping and the sp.login event are one transaction: a refusal
+//     on the way writes nothing.
 //   - Groups (Settings.GroupsAttribute) follow the attribute at every
 //     login: each named group is joined, created when missing with
 //     ExternalID "idp:NAME"; groups with that ExternalID that the assertion

@@ -24,9 +24,9 @@ func groupOwner(name string) string { return "idp:" + name }
 // has one (the package doc has the rules): each named group is joined,
 // created first when missing; groups this IdP's mapping created and the
 // assertion no longer names are left. Groups made otherwise (by an admin or
-// SCIM) are only ever joined here. One transaction; every change is an
-// audit event by "idp:NAME".
-func (h *Handler) mapGroups(ctx context.Context, u *upstreamIdP, a *Assertion, user store.User) error {
+// SCIM) are only ever joined here. Every change is an audit event by
+// "idp:NAME".
+func mapGroups(ctx context.Context, tx store.Tx, u *upstreamIdP, a *Assertion, user store.User) error {
 	if u.Settings.GroupsAttribute == "" {
 		return nil
 	}
@@ -44,30 +44,28 @@ func (h *Handler) mapGroups(ctx context.Context, u *upstreamIdP, a *Assertion, u
 			}
 		}
 	}
-	return h.Store.InTx(ctx, func(tx store.Tx) error {
-		have, err := tx.GroupsOf(ctx, []int64{user.ID})
-		if err != nil {
-			return err
-		}
-		member := map[string]bool{}
-		for _, g := range have[user.ID] {
-			member[strings.ToLower(g.Name)] = true
-			if g.ExternalID == groupOwner(u.Name) && !named[strings.ToLower(g.Name)] {
-				if err := leave(ctx, tx, u, g, user); err != nil {
-					return err
-				}
-			}
-		}
-		for _, name := range names {
-			if member[strings.ToLower(name)] {
-				continue
-			}
-			if err := join(ctx, tx, u, name, user); err != nil {
+	have, err := tx.GroupsOf(ctx, []int64{user.ID})
+	if err != nil {
+		return err
+	}
+	member := map[string]bool{}
+	for _, g := range have[user.ID] {
+		member[strings.ToLower(g.Name)] = true
+		if g.ExternalID == groupOwner(u.Name) && !named[strings.ToLower(g.Name)] {
+			if err := leave(ctx, tx, u, g, user); err != nil {
 				return err
 			}
 		}
-		return nil
-	})
+	}
+	for _, name := range names {
+		if member[strings.ToLower(name)] {
+			continue
+		}
+		if err := join(ctx, tx, u, name, user); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func join(ctx context.Context, tx store.Tx, u *upstreamIdP, name string, user store.User) error {

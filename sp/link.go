@@ -87,36 +87,13 @@ func subjectOf(u *upstreamIdP, a *Assertion) (string, error) {
 	return "", refuse(ReasonNoSubject, "the assertion carries no email address (attribute or NameID) to link by")
 }
 
-// link finds the user the assertion is about, or creates them just in time
-// when u allows it; created says which. Linking by email matches our
+// linkIn finds the user the assertion is about, or creates them just in
+// time when u allows it; created says which. Linking by email matches our
 // user's email (ignoring case). Linking by NameID or attribute follows the
 // link recorded at the first login; a first login links to the user with
 // the asserted email, if any, so that existing accounts are taken over
 // rather than duplicated, and the link holds even when the email changes
 // later.
-func (h *Handler) link(ctx context.Context, u *upstreamIdP, a *Assertion) (store.User, bool, error) {
-	subject, err := subjectOf(u, a)
-	if err != nil {
-		return store.User{}, false, err
-	}
-	var user store.User
-	created := false
-	err = h.Store.InTx(ctx, func(tx store.Tx) error {
-		user, created, err = linkIn(ctx, tx, u, a, subject)
-		return err
-	})
-	if errors.Is(err, store.ErrConflict) { // a concurrent first login won: take its result
-		err = h.Store.InTx(ctx, func(tx store.Tx) error {
-			user, created, err = linkIn(ctx, tx, u, a, subject)
-			return err
-		})
-	}
-	if err == nil && user.Disabled {
-		err = refuse(ReasonUserDisabled, "user %s is disabled", user.Email)
-	}
-	return user, created, err
-}
-
 func linkIn(ctx context.Context, tx store.Tx, u *upstreamIdP, a *Assertion, subject string) (store.User, bool, error) {
 	if u.Settings.Link != LinkByEmail {
 		l, err := tx.IdPLink(ctx, u.ID, subject)

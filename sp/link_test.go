@@ -176,3 +176,26 @@ func TestGroupMapping(t *testing.T) {
 		t.Fatalf("groups after a second login %v, want %v", got, want)
 	}
 }
+
+func TestRefusalWritesNothing(t *testing.T) {
+	g := newGateway(t, Settings{Link: LinkByNameID, GroupsAttribute: "groups"})
+	alice := store.User{Email: "alice@example.org", Disabled: true}
+	if err := g.st.CreateUser(t.Context(), &alice); err != nil {
+		t.Fatal(err)
+	}
+	m := goodMsg()
+	m.NameID = "00u7"
+	b := g.browser()
+	req := b.startLogin(t, "idp=okta")
+	refused(t, g, b, g.answerEdited(t, req.ID, m,
+		withNameIDFormat("urn:oasis:names:tc:SAML:2.0:nameid-format:persistent")), ReasonUserDisabled)
+	if _, err := g.st.IdPLink(t.Context(), g.idpRow.ID, "00u7"); err == nil {
+		t.Error("a refused login left its link")
+	}
+	if gs, err := g.st.ListGroups(t.Context()); err != nil || len(gs) != 0 {
+		t.Errorf("a refused login left groups %v (%v)", gs, err)
+	}
+	if evs := g.events(t, EventLinked); len(evs) != 0 {
+		t.Errorf("a refused login left events %+v", evs)
+	}
+}
