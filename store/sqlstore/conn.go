@@ -20,7 +20,8 @@ type conn struct {
 	q      querier
 	flavor *Flavor
 	owner  *DB
-	stmts  *stmtCache // nil inside a transaction
+	stmts  *stmtCache // nil when the flavor caches none
+	tx     *sql.Tx    // the transaction of a conn inside InTx
 }
 
 func (c *conn) isTx() bool { return c.owner == nil }
@@ -103,14 +104,20 @@ func (c *conn) queryRow(ctx context.Context, query string, args ...any) *sql.Row
 	return c.q.QueryRowContext(ctx, c.flavor.rebind(query), args...)
 }
 
-// prepared is the cached statement for query, or nil inside a transaction
-// (a statement there would be prepared on the transaction's connection
-// anew each time, which gains nothing).
+// prepared is the cached statement for query, or nil. Inside a
+// transaction it is the cached statement bound to the transaction
+// (Tx.StmtContext), which reuses what the transaction's connection has
+// prepared before instead of parsing and planning the SQL again: a third
+// of a short statement's cost on SQLite.
 func (c *conn) prepared(ctx context.Context, query string) *sql.Stmt {
 	if c.stmts == nil {
 		return nil
 	}
-	return c.stmts.get(ctx, query)
+	s := c.stmts.get(ctx, query)
+	if s == nil || c.tx == nil {
+		return s
+	}
+	return c.tx.StmtContext(ctx, s)
 }
 
 // execOne runs a statement that must touch exactly one row: none means the

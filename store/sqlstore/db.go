@@ -104,7 +104,7 @@ func (d *DB) inTx(ctx context.Context, fn func(c *conn) error) (err error) {
 			panic(p)
 		}
 	}()
-	if err := fn(&conn{q: tx, flavor: d.flavor}); err != nil {
+	if err := fn(&conn{q: tx, flavor: d.flavor, stmts: d.stmts, tx: tx}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

@@ -26,8 +26,11 @@ type Flavor struct {
 	// once, instead of on the database's lock, whose busy handler polls with
 	// sleeps; other processes (the CLI) still meet the busy timeout.
 	SingleWriter bool
-	// CacheStatements has statements run outside a transaction prepared once
-	// and kept (SQLite, whose driver would parse and plan each anew). pgx
+	// CacheStatements has statements prepared once and kept (SQLite, whose
+	// driver would parse and plan each anew); inside a transaction they are
+	// bound to it with Tx.StmtContext. The first use of a query prepares it
+	// on another pooled connection, so the pool must not be limited to one
+	// connection. pgx
 	// keeps its own per-connection statement cache, and an explicit Prepare
 	// there would defeat a simple-protocol setting meant for a pooler.
 	CacheStatements bool
