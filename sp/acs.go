@@ -60,12 +60,12 @@ func (h *Handler) acs(w http.ResponseWriter, r *http.Request) {
 		err = h.claim(r.Context(), in, a)
 	}
 	if err != nil {
-		h.refuse(w, r, in, a, err)
+		h.reject(w, r, in, a, err)
 		return
 	}
 	u, err := h.admit(r, in, a)
 	if err != nil {
-		h.refuse(w, r, in, a, err)
+		h.reject(w, r, in, a, err)
 		return
 	}
 	h.signIn(w, r, in, a, u)
@@ -112,10 +112,10 @@ func (h *Handler) claim(ctx context.Context, in *arrival, a *Assertion) error {
 	return nil
 }
 
-// refuse answers a refused Response with 403 and a generic page, and
+// reject answers a refused Response with 403 and a generic page, and
 // records the precise reason; a backend failure is 503 and any other error
 // of ours 500. Never a session.
-func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, in *arrival, a *Assertion, err error) {
+func (h *Handler) reject(w http.ResponseWriter, r *http.Request, in *arrival, a *Assertion, err error) {
 	reason := ReasonOf(err)
 	if reason == "" {
 		h.failed(w, r, err)
