@@ -87,11 +87,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 // send delivers the AuthnRequest with ep's binding.
 func (h *Handler) send(w http.ResponseWriter, r *http.Request, sp *saml.ServiceProvider, req *saml.AuthnRequest, ep Endpoint) error {
 	if ep.Binding == saml.HTTPRedirectBinding {
-		to, err := req.Redirect("", sp)
+		to, err := redirectURL(ep.Location, "SAMLRequest", req.Element(), "", sp.Key)
 		if err != nil {
 			return err
 		}
-		http.Redirect(w, r, to.String(), http.StatusSeeOther)
+		http.Redirect(w, r, to, http.StatusSeeOther)
 		return nil
 	}
 	doc := etree.NewDocument()

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beevik/etree"
 	"github.com/crewjam/saml"
 
 	"github.com/portcullis/portcullis/keys"
@@ -170,5 +171,26 @@ func TestBackendDownLetsNobodyIn(t *testing.T) {
 	}
 	if evs := g.events(t, EventLogin); len(evs) != 0 {
 		t.Fatalf("events %+v", evs)
+	}
+}
+
+func TestRedirectURLKeepsTheEndpointsQuery(t *testing.T) {
+	key := loadKey(t, "attacks/sp")
+	req := etree.NewElement("samlp:AuthnRequest")
+	req.CreateAttr("ID", "_r1")
+	to, err := redirectURL("https://adfs.example.com/adfs/ls/?tenant=a", "SAMLRequest", req, "rs", key.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(to)
+	if err != nil || u.Query().Get("tenant") != "a" || u.Query().Get("RelayState") != "rs" {
+		t.Fatalf("%s: %v", to, err)
+	}
+	var got struct {
+		ID string `xml:"ID,attr"`
+	}
+	readRedirect(t, u, "SAMLRequest", key.cert, &got)
+	if got.ID != "_r1" {
+		t.Fatalf("message %+v", got)
 	}
 }
