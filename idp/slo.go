@@ -68,34 +68,16 @@ func (h *Handler) slo(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case web.SAMLParam(r, "SAMLResponse") != "":
 		h.sloAnswer(w, r)
-	case web.SAMLParam(r, "SAMLRequest") != "" && h.crossSitePost(r):
-		h.bounce(w, r)
 	case web.SAMLParam(r, "SAMLRequest") != "":
-		h.sloRequest(w, r)
+		// Posted from the app's page, the request comes without our
+		// SameSite=Lax cookie, so the session it names could not be found
+		// and ended: it is posted again from our own page first.
+		u := h.url(SLOPath)
+		if !h.Render.Bounce(w, r, h.Sessions.HasCookie(r), u.String(), "Signing you out") {
+			h.sloRequest(w, r)
+		}
 	default:
 		h.sloSkip(w, r)
-	}
-}
-
-// bounceField marks a LogoutRequest that bounce has re-posted.
-const bounceField = "portcullis_bounce"
-
-// crossSitePost reports a LogoutRequest posted (HTTP-POST binding) without
-// the session cookie, as a browser sends one from another site: the cookie
-// is SameSite=Lax, so it stays behind, and the session it names could not
-// be ended. Once re-posted by bounce, it is taken as it comes.
-func (h *Handler) crossSitePost(r *http.Request) bool {
-	return r.Method == http.MethodPost && !h.Sessions.HasCookie(r) && r.PostForm.Get(bounceField) == ""
-}
-
-// bounce posts the same form again from our own page: a same-site POST
-// carries SameSite=Lax cookies, so the user's session can then be found
-// and ended. The message is not inspected here; sloRequest validates it
-// after the bounce, as it would have before.
-func (h *Handler) bounce(w http.ResponseWriter, r *http.Request) {
-	u := h.url(SLOPath)
-	if err := h.Render.Repost(w, r, u.String(), bounceField, "Signing you out"); err != nil {
-		h.Render.Fail(w, r, err)
 	}
 }
 

@@ -47,10 +47,11 @@ func (h *Handler) slo(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case web.SAMLParam(r, "SAMLResponse") != "":
 		h.logoutAnswered(w, r)
-	case web.SAMLParam(r, "SAMLRequest") != "" && h.crossSitePost(r):
-		h.bounce(w, r)
 	case web.SAMLParam(r, "SAMLRequest") != "":
-		h.logoutRequested(w, r)
+		u := h.url(SLOPath) // posted from the IdP's page, it is bounced to carry our cookie
+		if !h.Render.Bounce(w, r, h.Sessions.HasCookie(r), u.String(), "Signing you out") {
+			h.logoutRequested(w, r)
+		}
 	default:
 		h.appsLoggedOut(w, r)
 	}

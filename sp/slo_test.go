@@ -12,6 +12,7 @@ import (
 
 	"github.com/portcullis/portcullis/audit"
 	"github.com/portcullis/portcullis/session"
+	"github.com/portcullis/portcullis/web"
 )
 
 const sloURL = "https://gw.example.com/saml/sp/slo"
@@ -142,7 +143,7 @@ func TestUpstreamLogoutRequestEndsSession(t *testing.T) {
 	}
 	// The same request again (posted back by our own page, as the browser
 	// has no session cookie now) is a replay.
-	if w := b.post(SLOPath, url.Values{"SAMLRequest": {req}, bounceField: {"1"}}); w.Code != http.StatusBadRequest {
+	if w := b.post(SLOPath, url.Values{"SAMLRequest": {req}, web.BounceField: {"1"}}); w.Code != http.StatusBadRequest {
 		t.Fatalf("replayed LogoutRequest: %d", w.Code)
 	}
 }
@@ -197,7 +198,7 @@ func TestCrossSiteLogoutRequestIsPostedAgain(t *testing.T) {
 	req := g.signedMessage(t, logoutRequestXML("_lq10", "alice@example.org", ""))
 	w := g.browser().post(SLOPath, url.Values{"SAMLRequest": {req}})
 	body := w.Body.String()
-	if w.Code != http.StatusOK || !strings.Contains(body, `action="`+sloURL+`"`) || !strings.Contains(body, bounceField) {
+	if w.Code != http.StatusOK || !strings.Contains(body, `action="`+sloURL+`"`) || !strings.Contains(body, web.BounceField) {
 		t.Fatalf("no bounce: %d %s", w.Code, body)
 	}
 }

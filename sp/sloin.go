@@ -17,22 +17,6 @@ import (
 	"github.com/portcullis/portcullis/web"
 )
 
-// bounceField marks a LogoutRequest that bounce has posted again.
-const bounceField = "portcullis_bounce"
-
-// crossSitePost reports a LogoutRequest posted from the IdP's page without
-// our SameSite=Lax session cookie, which bounce fixes.
-func (h *Handler) crossSitePost(r *http.Request) bool {
-	return r.Method == http.MethodPost && !h.Sessions.HasCookie(r) && r.PostForm.Get(bounceField) == ""
-}
-
-func (h *Handler) bounce(w http.ResponseWriter, r *http.Request) {
-	u := h.url(SLOPath)
-	if err := h.Render.Repost(w, r, u.String(), bounceField, "Signing you out"); err != nil {
-		h.Render.Fail(w, r, err)
-	}
-}
-
 // logoutRequested takes an upstream IdP's LogoutRequest (saml-profiles
 // §4.4.4.1): crewjam checks its signature against the IdP's certificates,
 // Destination, issuer and times; its ID is claimed on every node. When it

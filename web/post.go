@@ -45,19 +45,32 @@ func (rd *Renderer) Post(w http.ResponseWriter, r *http.Request, d PostData) err
 	return nil
 }
 
-// Repost posts r's form again to action from this site's own page, with
-// marker=1 added: a POST another site's page made arrives without the
-// SameSite=Lax session cookie, and the same form posted again from here
-// carries it. The fields are not inspected; the handler that receives the
-// repost validates them as it would have. Call ParseForm first.
-func (rd *Renderer) Repost(w http.ResponseWriter, r *http.Request, action, marker, heading string) error {
-	fields := []Field{{Name: marker, Value: "1"}}
+// BounceField marks a form that Bounce has posted again.
+const BounceField = "portcullis_bounce"
+
+// Bounce answers a POST that came from another site's page without the
+// session cookie (hasCookie false), which SameSite=Lax leaves behind: the
+// same form is posted again to action from this site's own page, with
+// BounceField added, and arrives with the cookie, so that the session it
+// concerns can be found (a SAML LogoutRequest over HTTP-POST). The fields
+// are not inspected here; the handler validates them after the bounce as
+// it would have before. It reports whether it answered; a form already
+// bounced, a GET, or a request with the cookie is left to the caller. Call
+// ParseForm first.
+func (rd *Renderer) Bounce(w http.ResponseWriter, r *http.Request, hasCookie bool, action, heading string) bool {
+	if r.Method != http.MethodPost || hasCookie || r.PostForm.Get(BounceField) != "" {
+		return false
+	}
+	fields := []Field{{Name: BounceField, Value: "1"}}
 	for _, name := range slices.Sorted(maps.Keys(r.PostForm)) {
-		if name != marker {
+		if name != BounceField {
 			fields = append(fields, Field{Name: name, Value: r.PostForm.Get(name)})
 		}
 	}
-	return rd.Post(w, r, PostData{URL: action, Fields: fields, Heading: heading})
+	if err := rd.Post(w, r, PostData{URL: action, Fields: fields, Heading: heading}); err != nil {
+		rd.Fail(w, r, err)
+	}
+	return true
 }
 
 // SAMLParam is a field of a SAML binding: from the form of a POST (HTTP-POST;
