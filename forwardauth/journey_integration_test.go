@@ -2,18 +2,10 @@ package forwardauth_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base32"
-	"encoding/binary"
-	"fmt"
-	"html"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/portcullis/portcullis/internal/testenv"
 )
@@ -21,6 +13,8 @@ import (
 // The browser's side of the proxy tests: a client that keeps cookies and
 // resolves every name to loopback signs in through the gateway, sets up an
 // authenticator app, and checks what reaches the app through the proxy.
+// The app is testenv's (EnrolTOTPOnFirstUse, SubmitTOTP), so its codes
+// come from the tests' RFC 6238 reference, not from mfa/totp.
 
 // browser is a client whose every host name resolves to loopback.
 func (st *stack) browser(t *testing.T) *testenv.Client {
@@ -105,40 +99,6 @@ func wantAnonymous(t *testing.T, r *testenv.Response) {
 	}
 }
 
-var (
-	enrolLink = regexp.MustCompile(`href="(/mfa/totp/enrol\?c=[^"]+)"`)
-	secretP   = regexp.MustCompile(`<p class="secret" id="secret">([A-Z2-7 ]+)</p>`)
-	pendingID = regexp.MustCompile(`name="enrolment" value="(\d+)"`)
-	hiddenC   = regexp.MustCompile(`name="c" value="([^"]+)"`)
-)
-
-// authenticator is the user's authenticator app: the secret it read off
-// the enrolment page, and the last time step it showed a code for (the
-// gateway takes each step once).
-type authenticator struct {
-	secret []byte
-	last   time.Time
-}
-
-// code is the next code: the step after the last one used. It stays
-// within the gateway's ±1 step window for 30 seconds.
-func (a *authenticator) code() string {
-	a.last = a.last.Add(30 * time.Second)
-	return rfc6238(a.secret, a.last)
-}
-
-// rfc6238 is TOTP (RFC 6238 §4, HMAC-SHA-1, 30 s steps, RFC 4226 §5.3
-// dynamic truncation to six digits), independent of mfa/totp.
-func rfc6238(secret []byte, at time.Time) string {
-	var step [8]byte
-	binary.BigEndian.PutUint64(step[:], uint64(at.Unix()/30))
-	mac := hmac.New(sha1.New, secret)
-	mac.Write(step[:])
-	sum := mac.Sum(nil)
-	off := sum[len(sum)-1] & 0x0f
-	return fmt.Sprintf("%06d", (binary.BigEndian.Uint32(sum[off:])&0x7fffffff)%1_000_000)
-}
-
 // password goes from the gateway's /auth/start (start, the proxy's
 // redirect followed once) through the login form, and returns the page
 // the browser lands on after it.
@@ -153,28 +113,6 @@ func (st *stack) password(t *testing.T, c *testenv.Client, start *testenv.Respon
 	return walk(t, c, r)
 }
 
-// enrolOnFirstUse takes the offer, on the page after the password, to set
-// up an authenticator app.
-func (st *stack) enrolOnFirstUse(t *testing.T, c *testenv.Client, page *testenv.Response) (*authenticator, *testenv.Response) {
-	t.Helper()
-	link := enrolLink.FindStringSubmatch(page.Body)
-	if link == nil {
-		t.Fatalf("%s %d offers no authenticator app to set up:\n%s", page.Request.URL, page.StatusCode, page.Body)
-	}
-	return st.enrol(t, c, c.Get(st.node.URL+html.UnescapeString(link[1])))
-}
-
-// stepUp presents app's next code on the step-up page.
-func (st *stack) stepUp(t *testing.T, c *testenv.Client, page *testenv.Response, app *authenticator) *testenv.Response {
-	t.Helper()
-	tok := hiddenC.FindStringSubmatch(page.Body)
-	if page.Request.URL.Path != "/mfa/totp" || tok == nil {
-		t.Fatalf("%s %d, want the TOTP page:\n%s", page.Request.URL, page.StatusCode, page.Body)
-	}
-	return c.PostForm(st.node.URL+"/mfa/totp", url.Values{"_csrf": {c.CSRF(page)},
-		"c": {html.UnescapeString(tok[1])}, "code": {app.code()}})
-}
-
 // wantBack checks that r, the answer to the last form, sends the browser
 // back to target.
 func wantBack(t *testing.T, r *testenv.Response, target string) {
@@ -182,27 +120,6 @@ func wantBack(t *testing.T, r *testenv.Response, target string) {
 	if loc := r.Header.Get("Location"); r.StatusCode != http.StatusSeeOther || loc != target {
 		t.Fatalf("%s = %d to %q, want 303 back to %s:\n%s", r.Request.URL, r.StatusCode, loc, target, r.Body)
 	}
-}
-
-// enrol reads the key off an enrolment page and confirms it with the
-// first code, as a user with an authenticator app would.
-func (st *stack) enrol(t *testing.T, c *testenv.Client, page *testenv.Response) (*authenticator, *testenv.Response) {
-	t.Helper()
-	m, id := secretP.FindStringSubmatch(page.Body), pendingID.FindStringSubmatch(page.Body)
-	if page.StatusCode != http.StatusOK || m == nil || id == nil {
-		t.Fatalf("enrolment page %s = %d:\n%s", page.Request.URL, page.StatusCode, page.Body)
-	}
-	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(m[1], " ", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	app := &authenticator{secret: secret, last: time.Now()}
-	form := url.Values{"_csrf": {c.CSRF(page)}, "enrolment": {id[1]}, "name": {"Phone"},
-		"code": {rfc6238(secret, app.last)}}
-	if tok := hiddenC.FindStringSubmatch(page.Body); tok != nil {
-		form.Set("c", html.UnescapeString(tok[1]))
-	}
-	return app, c.PostForm(st.node.URL+"/mfa/totp/enrol", form)
 }
 
 // logout signs the browser out at the gateway.
@@ -246,8 +163,9 @@ func (st *stack) journey(t *testing.T, appURL string) {
 	wantAnonymous(t, getWith(t, c, appURL+"/public/x", "Remote-User", "admin@evil", "Remote-Groups", "admins"))
 
 	// Password, then an authenticator app set up on first use, then back
-	// to the very URL.
-	app, r := st.enrolOnFirstUse(t, c, st.password(t, c, c.Get(first.Header.Get("Location"))))
+	// to the very URL. (EnrolTOTPOnFirstUse follows loopback redirects
+	// only: app.example.test is not one, so r is the gateway's 303.)
+	app, r := testenv.EnrolTOTPOnFirstUse(t, c, st.node, st.password(t, c, c.Get(first.Header.Get("Location"))))
 	wantBack(t, r, target)
 	wantApp(t, c.Get(target), uri)
 	wantApp(t, getWith(t, c, appURL+"/api/x", "Remote-User", "admin@evil", "Remote-Groups", "admins"), "/api/x")
@@ -264,16 +182,17 @@ func (st *stack) journey(t *testing.T, appURL string) {
 	st.wantSignIn(t, c.Get(target), target, st.app.Hits())
 
 	// Signed in with the password only, at the gateway's own page: the
-	// proxy sends the browser to step up, with the next code of the app
-	// set up before. (The gateway takes each 30 s step once, within ±1
-	// step of now: the enrolment's code and this one are all a test gets
-	// without waiting.)
+	// proxy sends the browser to step up, with the app's code for the step
+	// after the enrolment's. (The gateway takes each 30 s step once, within
+	// ±1 step of now: the enrolment's code and this one are all a test
+	// gets without waiting.)
 	if r := c.Login(st.node, ada, adaPassword); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("login = %d:\n%s", r.StatusCode, r.Body)
 	}
 	r = c.Get(target)
 	st.wantSignIn(t, r, target, st.app.Hits())
-	wantBack(t, st.stepUp(t, c, walk(t, c, c.Get(r.Header.Get("Location"))), app), target)
+	stepUp := walk(t, c, c.Get(r.Header.Get("Location")))
+	wantBack(t, testenv.SubmitTOTP(t, c, st.node, stepUp, app.Code()), target)
 	wantApp(t, c.Get(target), uri)
 
 	// Disabled in the directory: the very next request is refused.

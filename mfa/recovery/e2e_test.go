@@ -8,9 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
-
-	pqtotp "github.com/pquerna/otp/totp"
 
 	"github.com/portcullis/portcullis/internal/testenv"
 )
@@ -21,8 +18,6 @@ const (
 )
 
 var (
-	secretText = regexp.MustCompile(`<p class="secret" id="secret">([A-Z2-7 ]+)</p>`)
-	pendingID  = regexp.MustCompile(`name="enrolment" value="(\d+)"`)
 	shownCode  = regexp.MustCompile(`<li><code>([2-9a-z]{5}-[2-9a-z]{5})</code></li>`)
 	verifyLink = regexp.MustCompile(`href="(/mfa/recovery\?c=[^"]+)"`)
 	hiddenC    = regexp.MustCompile(`name="c" value="([^"]+)"`)
@@ -41,7 +36,7 @@ func TestSAMLStepUpWithRecoveryCode(t *testing.T) {
 
 	c := testenv.NewClient(t)
 	c.Login(node, email, password)
-	enrolApp(t, c, node)
+	testenv.EnrolTOTPAtDevices(t, c, node)
 	gen := c.Submit(node.URL+"/mfa/recovery/enrol", node.URL+"/mfa/recovery/enrol", url.Values{})
 	codes := shownCode.FindAllStringSubmatch(gen.Body, -1)
 	if gen.StatusCode != http.StatusOK || len(codes) != 10 {
@@ -76,24 +71,5 @@ func TestSAMLStepUpWithRecoveryCode(t *testing.T) {
 		l.AuthnContextClassRef != "https://refeds.org/profile/mfa" {
 		t.Errorf("RelayState %q, InResponseTo %q (want %q), amr %v, AuthnContextClassRef %q",
 			l.RelayState, l.InResponseTo, requestID, l.Attributes["amr"], l.AuthnContextClassRef)
-	}
-}
-
-// enrolApp sets up an authenticator app from the devices page, computing
-// the first code with pquerna/otp.
-func enrolApp(t *testing.T, c *testenv.Client, node *testenv.Node) {
-	t.Helper()
-	page := c.Get(node.URL + "/mfa/totp/enrol")
-	m, id := secretText.FindStringSubmatch(page.Body), pendingID.FindStringSubmatch(page.Body)
-	if m == nil || id == nil {
-		t.Fatalf("enrolment page = %d:\n%s", page.StatusCode, page.Body)
-	}
-	code, err := pqtotp.GenerateCode(strings.ReplaceAll(m[1], " ", ""), time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := c.PostForm(node.URL+"/mfa/totp/enrol", url.Values{"_csrf": {c.CSRF(page)}, "enrolment": {id[1]}, "code": {code}})
-	if r.StatusCode != http.StatusSeeOther {
-		t.Fatalf("confirm = %d:\n%s", r.StatusCode, r.Body)
 	}
 }
