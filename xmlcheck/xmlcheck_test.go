@@ -10,14 +10,14 @@ func TestCheck(t *testing.T) {
 	deep := strings.Repeat("<a>", 5) + strings.Repeat("</a>", 5)
 	for doc, want := range map[string]Problem{
 		`<!DOCTYPE r [<!ENTITY e "x">]><r>&e;</r>`: Declaration,
-		`<r/><r/>`:                                 Malformed,
-		`<r>`:                                      Malformed,
-		``:                                         Malformed,
-		`<r/>text`:                                 Malformed,
-		`<r a="1" a="2"/>`:                         Repeated,
-		`<r xmlns:x="u" x:a="1" x:a="2"/>`:         Repeated,
-		deep:                                       TooDeep,
-		`<r><a></b></r>`:                           Malformed,
+		`<r/><r/>`:                         Malformed,
+		`<r>`:                              Malformed,
+		``:                                 Malformed,
+		`<r/>text`:                         Malformed,
+		`<r a="1" a="2"/>`:                 Repeated,
+		`<r xmlns:x="u" x:a="1" x:a="2"/>`: Repeated,
+		deep:                               TooDeep,
+		`<r><a></b></r>`:                   Malformed,
 	} {
 		_, err := Check([]byte(doc), 4)
 		var e *Error
