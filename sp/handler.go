@@ -258,14 +258,12 @@ func (h *Handler) byName(ctx context.Context, name string) (*upstreamIdP, error)
 
 // byEntityID returns the IdP with that entity ID, or store.ErrNotFound.
 func (h *Handler) byEntityID(ctx context.Context, entityID string) (*upstreamIdP, error) {
-	idps, err := h.Store.ListIdPs(ctx)
+	if entityID == "" {
+		return nil, store.ErrNotFound
+	}
+	p, err := h.Store.IdPByEntityID(ctx, entityID)
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range idps {
-		if p.EntityID == entityID && entityID != "" {
-			return h.upstream(p)
-		}
-	}
-	return nil, store.ErrNotFound
+	return h.upstream(p)
 }

@@ -185,6 +185,9 @@ type IdPs interface {
 	CreateIdP(ctx context.Context, p *IdP) error
 	IdP(ctx context.Context, id int64) (IdP, error)
 	IdPByName(ctx context.Context, name string) (IdP, error)
+	// IdPByEntityID returns the IdP with that entity ID, compared exactly
+	// (the one with the lowest ID should two share it), or ErrNotFound.
+	IdPByEntityID(ctx context.Context, entityID string) (IdP, error)
 	ListIdPs(ctx context.Context) ([]IdP, error)
 	UpdateIdP(ctx context.Context, p IdP) error
 	// DeleteIdP removes the IdP and its links.

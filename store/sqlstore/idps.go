@@ -66,6 +66,12 @@ func (c *conn) IdPByName(ctx context.Context, name string) (store.IdP, error) {
 		`SELECT `+idpCols+` FROM idps WHERE name_key = ?`, key(name))
 }
 
+// IdPByEntityID returns the upstream IdP with that entity ID.
+func (c *conn) IdPByEntityID(ctx context.Context, entityID string) (store.IdP, error) {
+	return one(ctx, c, fmt.Sprintf("idp with entity ID %q", entityID), scanIdP,
+		`SELECT `+idpCols+` FROM idps WHERE entity_id = ? ORDER BY id LIMIT 1`, entityID)
+}
+
 // ListIdPs returns every upstream IdP ordered by name, ignoring case.
 func (c *conn) ListIdPs(ctx context.Context) ([]store.IdP, error) {
 	return all(ctx, c, "list idps", scanIdP, `SELECT `+idpCols+` FROM idps ORDER BY name_key, id`)

@@ -37,6 +37,11 @@ func testIdPCreateGet(t *testing.T, s store.Store) {
 	got, err = s.IdPByName(ctx(t), "OKTA")
 	must(t, err)
 	equal(t, "IdPByName", got, p)
+	got, err = s.IdPByEntityID(ctx(t), "http://www.okta.com/x")
+	must(t, err)
+	equal(t, "IdPByEntityID", got, p)
+	_, err = s.IdPByEntityID(ctx(t), "HTTP://www.okta.com/x")
+	wantErr(t, err, store.ErrNotFound)
 	bare := store.IdP{Name: "bare"}
 	must(t, s.CreateIdP(ctx(t), &bare))
 	got, err = s.IdP(ctx(t), bare.ID)
