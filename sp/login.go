@@ -174,20 +174,20 @@ func (h *Handler) failed(w http.ResponseWriter, r *http.Request, err error) {
 // through it and comes back to ret; force asks the IdP to authenticate
 // again (the portal's prompt=login). For the portal's sign-in page.
 func (h *Handler) LoginChoices(ctx context.Context, ret string, force bool) ([]web.LoginIdP, error) {
-	idps, err := h.Store.ListIdPs(ctx)
+	names, err := h.Store.IdPNames(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]web.LoginIdP, 0, len(idps))
-	for _, p := range idps {
-		q := url.Values{"idp": {p.Name}}
+	out := make([]web.LoginIdP, 0, len(names))
+	for _, name := range names {
+		q := url.Values{"idp": {name}}
 		if ret != "" && ret != "/" {
 			q.Set("return", ret)
 		}
 		if force {
 			q.Set("prompt", "login")
 		}
-		out = append(out, web.LoginIdP{Name: p.Name, URL: LoginPath + "?" + q.Encode()})
+		out = append(out, web.LoginIdP{Name: name, URL: LoginPath + "?" + q.Encode()})
 	}
 	return out, nil
 }

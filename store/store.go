@@ -189,6 +189,9 @@ type IdPs interface {
 	// (the one with the lowest ID should two share it), or ErrNotFound.
 	IdPByEntityID(ctx context.Context, entityID string) (IdP, error)
 	ListIdPs(ctx context.Context) ([]IdP, error)
+	// IdPNames returns every IdP's name in ListIdPs's order, without
+	// reading their metadata (the sign-in page's buttons).
+	IdPNames(ctx context.Context) ([]string, error)
 	UpdateIdP(ctx context.Context, p IdP) error
 	// DeleteIdP removes the IdP and its links.
 	DeleteIdP(ctx context.Context, id int64) error

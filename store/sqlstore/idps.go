@@ -77,6 +77,14 @@ func (c *conn) ListIdPs(ctx context.Context) ([]store.IdP, error) {
 	return all(ctx, c, "list idps", scanIdP, `SELECT `+idpCols+` FROM idps ORDER BY name_key, id`)
 }
 
+// IdPNames returns every upstream IdP's name, in ListIdPs's order.
+func (c *conn) IdPNames(ctx context.Context) ([]string, error) {
+	return all(ctx, c, "list idp names", func(s scanner) (name string, err error) {
+		err = s.Scan(&name)
+		return name, err
+	}, `SELECT name FROM idps ORDER BY name_key, id`)
+}
+
 // UpdateIdP replaces every field of the IdP with p.ID but its ID and
 // CreatedAt, and sets its UpdatedAt to now.
 func (c *conn) UpdateIdP(ctx context.Context, p store.IdP) error {
