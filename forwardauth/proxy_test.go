@@ -527,12 +527,24 @@ func TestProxySessionBackendDownAnswers503(t *testing.T) {
 }
 
 func TestProxyUpstreamDownAnswers502(t *testing.T) {
+	// An upstream that drops every connection. (A port listened on and
+	// closed again could be handed to the node itself, which would then
+	// proxy to itself.)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conn.Close()
+		}
+	}()
 	dead := "http://" + ln.Addr().String()
-	ln.Close()
 	env := testenv.Start(t, proxyOptions(dead))
 	c, _ := proxySignedIn(t, env, "hal@example.com")
 	r := c.Do(proxyRequest(t, env.Nodes[0], http.MethodGet, "/x", nil))
