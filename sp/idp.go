@@ -38,6 +38,7 @@ const (
 	EventIdPAdded     = "idp.added"
 	EventIdPRemoved   = "idp.removed"
 	EventIdPRefreshed = "idp.refreshed"
+	EventIdPUpdated   = "idp.updated" // its settings changed
 )
 
 // REFEDSMFA is the AuthnContextClassRef of the REFEDS MFA profile
@@ -95,6 +96,9 @@ func (s Settings) withDefaults() Settings {
 	return s
 }
 
+// ErrInvalidSettings is wrapped by every error of Settings.Validate.
+var ErrInvalidSettings = errors.New("sp: idp settings")
+
 // Validate reports every problem with s at once. Empty Link and Want mean
 // their defaults.
 func (s Settings) Validate() error {
@@ -118,7 +122,7 @@ func (s Settings) Validate() error {
 		problems = append(problems, fmt.Sprintf("want %q is not response, assertion or either", s.Want))
 	}
 	if len(problems) > 0 {
-		return errors.New("sp: idp settings: " + strings.Join(problems, "; "))
+		return fmt.Errorf("%w: %s", ErrInvalidSettings, strings.Join(problems, "; "))
 	}
 	return nil
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"slices"
 	"strings"
@@ -14,13 +16,15 @@ import (
 
 func (c *cli) idps(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usagef("idps needs a subcommand: add, list, remove, refresh")
+		return usagef("idps needs a subcommand: add, list, set, remove, refresh")
 	}
 	switch sub, rest := args[0], args[1:]; sub {
 	case "add":
 		return c.idpsAdd(ctx, rest)
 	case "list":
 		return c.idpsList(ctx, rest)
+	case "set":
+		return c.idpsSet(ctx, rest)
 	case "remove":
 		return c.idpsRemove(ctx, rest)
 	case "refresh":
@@ -79,13 +83,7 @@ func (c *cli) idpsAdd(ctx context.Context, args []string) error {
 	asJSON := fs.Bool("json", false, "print JSON")
 	var f idpFlags
 	fs.StringVar(&f.metadata, "metadata", "", "the IdP's SAML metadata: a file or an http(s) URL")
-	fs.StringVar(&f.settings.Link, "link", sp.LinkByEmail, "how an upstream user links to ours: email, nameid or attribute")
-	fs.StringVar(&f.settings.LinkAttribute, "link-attribute", "", "the upstream attribute to link by (with --link attribute)")
-	fs.BoolVar(&f.settings.CreateUsers, "create-users", false, "create users on their first login (just in time)")
-	fs.StringVar(&f.settings.GroupsAttribute, "groups-attribute", "", "the upstream attribute whose values become group memberships")
-	fs.BoolVar(&f.settings.TrustMFA, "trust-mfa", false, "let the upstream REFEDS MFA statement satisfy our MFA policy")
-	fs.BoolVar(&f.settings.AllowUnsolicited, "allow-unsolicited", false, "accept IdP-initiated logins (responses we did not ask for)")
-	fs.StringVar(&f.settings.Want, "want", sp.WantEither, "what the IdP must sign: response, assertion or either")
+	settingsFlags(fs, &f.settings)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -118,6 +116,86 @@ func (c *cli) idpsAdd(ctx context.Context, args []string) error {
 	fmt.Fprintf(c.stdout, "Added IdP %s (entity ID %s, id %d).\n  SSO:   %s\n  link:  %s\n  certs: %d\n",
 		p.Name, p.EntityID, p.ID, u.SSO[0].Location, f.settings.Link, len(u.Certs))
 	return nil
+}
+
+// settingsFlags defines the flags of an IdP's settings on fs, with the
+// defaults of idps add.
+func settingsFlags(fs *flag.FlagSet, s *sp.Settings) {
+	fs.StringVar(&s.Link, "link", sp.LinkByEmail, "how an upstream user links to ours: email, nameid or attribute")
+	fs.StringVar(&s.LinkAttribute, "link-attribute", "", "the upstream attribute to link by (with --link attribute)")
+	fs.BoolVar(&s.CreateUsers, "create-users", false, "create users on their first login (just in time)")
+	fs.StringVar(&s.GroupsAttribute, "groups-attribute", "", "the upstream attribute whose values become group memberships")
+	fs.BoolVar(&s.TrustMFA, "trust-mfa", false, "let the upstream REFEDS MFA statement satisfy our MFA policy")
+	fs.BoolVar(&s.AllowUnsolicited, "allow-unsolicited", false, "accept IdP-initiated logins (responses we did not ask for)")
+	fs.StringVar(&s.Want, "want", sp.WantEither, "what the IdP must sign: response, assertion or either")
+}
+
+// idpsSet changes the settings named on the command line and keeps the
+// others (boolean ones are turned off with --flag=false).
+func (c *cli) idpsSet(ctx context.Context, args []string) error {
+	fs := c.flags("idps set")
+	asJSON := fs.Bool("json", false, "print JSON")
+	var given sp.Settings
+	settingsFlags(fs, &given)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("idps set needs one IdP name")
+	}
+	var set []string
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name != "json" {
+			set = append(set, f.Name)
+		}
+	})
+	if len(set) == 0 {
+		return usagef("idps set needs a setting to change (--link, --create-users, --trust-mfa, ...)")
+	}
+	st, _, err := c.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p, _, err := (&catalog.Catalog{Store: st, Actor: "cli"}).SetIdPSettings(ctx, pos[0], func(s *sp.Settings) {
+		for _, name := range set {
+			copySetting(s, given, name)
+		}
+	})
+	if errors.Is(err, sp.ErrInvalidSettings) {
+		return usagef("idps set: %v", strings.TrimPrefix(err.Error(), "sp: idp settings: "))
+	} else if err != nil {
+		return err
+	}
+	if *asJSON {
+		return c.printJSON(viewIdP(p))
+	}
+	fmt.Fprintf(c.stdout, "IdP %s updated: %s.\n", p.Name, strings.Join(set, ", "))
+	return nil
+}
+
+// copySetting copies the setting of flag name from given to s.
+func copySetting(s *sp.Settings, given sp.Settings, name string) {
+	switch name {
+	case "link":
+		s.Link = given.Link
+		if given.Link != sp.LinkByAttribute {
+			s.LinkAttribute = ""
+		}
+	case "link-attribute":
+		s.LinkAttribute = given.LinkAttribute
+	case "create-users":
+		s.CreateUsers = given.CreateUsers
+	case "groups-attribute":
+		s.GroupsAttribute = given.GroupsAttribute
+	case "trust-mfa":
+		s.TrustMFA = given.TrustMFA
+	case "allow-unsolicited":
+		s.AllowUnsolicited = given.AllowUnsolicited
+	case "want":
+		s.Want = given.Want
+	}
 }
 
 func (c *cli) idpsList(ctx context.Context, args []string) error {

@@ -228,3 +228,67 @@ func TestIdPsRefreshNothing(t *testing.T) {
 		t.Errorf("events %+v, %v; want idp.added and idp.removed by the cli", evs, err)
 	}
 }
+
+func TestIdPsSet(t *testing.T) {
+	e := dataEnv(t)
+	mustRun(t, e, "", "idps", "add", "okta", "--metadata", oktaXML, "--link", "attribute",
+		"--link-attribute", "employeeNumber", "--create-users", "--groups-attribute", "groups")
+	st := openEnvStore(t, e)
+	before, err := st.IdPByName(t.Context(), "okta")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateUser(t.Context(), &store.User{Email: "ada@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	ada, _ := st.UserByEmail(t.Context(), "ada@example.com")
+	if err := st.CreateIdPLink(t.Context(), &store.IdPLink{IdPID: before.ID, Subject: "E-1", UserID: ada.ID}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Only the settings named change; links and metadata stay.
+	r := mustRun(t, e, "", "idps", "set", "OKTA", "--trust-mfa", "--create-users=false", "--json")
+	var v idpView
+	decode(t, r.stdout, &v)
+	want := sp.Settings{Link: sp.LinkByAttribute, LinkAttribute: "employeeNumber", GroupsAttribute: "groups",
+		TrustMFA: true, Want: sp.WantEither}
+	if v.Settings != want {
+		t.Errorf("settings %+v, want %+v", v.Settings, want)
+	}
+	after, err := st.IdPByName(t.Context(), "okta")
+	if err != nil || after.Metadata != before.Metadata {
+		t.Fatalf("metadata changed (%v)", err)
+	}
+	if l, err := st.IdPLink(t.Context(), before.ID, "E-1"); err != nil || l.UserID != ada.ID {
+		t.Errorf("link lost: %+v, %v", l, err)
+	}
+	evs, err := st.ListEvents(t.Context(), store.EventFilter{Types: []string{sp.EventIdPUpdated}})
+	if err != nil || len(evs) != 1 || evs[0].Actor != "cli" || evs[0].Details["trust_mfa"] != "true" ||
+		evs[0].Details["create_users"] != "false" {
+		t.Fatalf("events %+v, %v", evs, err)
+	}
+
+	// Leaving link attribute drops its attribute; bad settings change nothing.
+	r = mustRun(t, e, "", "idps", "set", "okta", "--link", "nameid")
+	if !strings.Contains(r.stdout, "IdP okta updated: link.") {
+		t.Errorf("stdout %q", r.stdout)
+	}
+	if p, _ := st.IdPByName(t.Context(), "okta"); !strings.Contains(string(p.Settings), `"link":"nameid"`) ||
+		strings.Contains(string(p.Settings), "employeeNumber") {
+		t.Errorf("settings %s", p.Settings)
+	}
+	wantUsageErrors(t, e, []usageCase{
+		{[]string{"idps", "set"}, "one IdP name"},
+		{[]string{"idps", "set", "okta"}, "a setting to change"},
+		{[]string{"idps", "set", "okta", "--trust"}, "-trust"},
+		{[]string{"idps", "set", "okta", "--link-attribute", "uid"}, "only used with link attribute"},
+		{[]string{"idps", "set", "okta", "--want", "both"}, `want "both"`},
+	})
+	if r := gw(t, e, "", "idps", "set", "nope", "--trust-mfa"); r.code != 1 || !strings.Contains(r.stderr, `IdP "nope" does not exist`) {
+		t.Errorf("unknown IdP: %+v", r)
+	}
+	if p, _ := st.IdPByName(t.Context(), "okta"); !strings.Contains(string(p.Settings), `"want":"either"`) ||
+		strings.Contains(string(p.Settings), `"link_attribute"`) {
+		t.Errorf("a refused set changed the settings: %s", p.Settings)
+	}
+}

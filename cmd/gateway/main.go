@@ -55,6 +55,8 @@ Commands:
       [--create-users] [--groups-attribute A] [--trust-mfa] [--allow-unsolicited]
       [--want response|assertion|either] [--json]
   idps list [--json]
+  idps set NAME [--link ...] [--link-attribute A] [--create-users[=false]] [--groups-attribute A]
+      [--trust-mfa[=false]] [--allow-unsolicited[=false]] [--want ...] [--json]
   idps remove NAME [--json]
   idps refresh [NAME] [--json]
   folders add NAME | list | apps NAME [--add APP]... [--remove APP]... [--json]

@@ -101,6 +101,48 @@ func (c *Catalog) createIdP(ctx context.Context, tx store.Tx, p *store.IdP, u sp
 			"certificates": strings.Join(IdPFingerprints(u), " ")}})
 }
 
+// SetIdPSettings changes the settings of the IdP named name with change,
+// and writes them with an idp.updated event, in one transaction. Settings
+// that change does not touch keep their values; the metadata and the
+// links of users stay. Invalid settings are an error and nothing is
+// written.
+func (c *Catalog) SetIdPSettings(ctx context.Context, name string, change func(*sp.Settings)) (store.IdP, sp.Settings, error) {
+	var p store.IdP
+	var s sp.Settings
+	err := c.Store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		if p, err = tx.IdPByName(ctx, name); err != nil {
+			return err
+		}
+		if s, err = sp.ParseSettings(p.Settings); err != nil {
+			return err
+		}
+		change(&s)
+		if err := s.Validate(); err != nil {
+			return err
+		}
+		if p.Settings, err = json.Marshal(s); err != nil {
+			return err
+		}
+		if err := tx.UpdateIdP(ctx, p); err != nil {
+			return err
+		}
+		return tx.Record(ctx, &audit.Event{Type: sp.EventIdPUpdated, Actor: c.Actor, Subject: p.Name,
+			Outcome: audit.Success, Details: settingsDetails(s)})
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return p, s, fmt.Errorf("IdP %q does not exist", name)
+	}
+	return p, s, err
+}
+
+// settingsDetails is s as an audit event's details.
+func settingsDetails(s sp.Settings) map[string]string {
+	return map[string]string{"link": s.Link, "link_attribute": s.LinkAttribute,
+		"create_users": fmt.Sprint(s.CreateUsers), "groups_attribute": s.GroupsAttribute,
+		"trust_mfa": fmt.Sprint(s.TrustMFA), "allow_unsolicited": fmt.Sprint(s.AllowUnsolicited), "want": s.Want}
+}
+
 // RemoveIdP deletes the IdP named name with its idp.removed event.
 func (c *Catalog) RemoveIdP(ctx context.Context, name string) (store.IdP, error) {
 	var p store.IdP
