@@ -109,6 +109,21 @@ func TestUpstreamLogoutNeedsSLOEndpoint(t *testing.T) {
 			t.Errorf("%s: sent a logout (%d)", name, w.Code)
 		}
 	}
+	// The same IdP without a SingleLogoutService: nothing to send.
+	values := map[string]string{ValueIdP: "okta", ValueNameID: "alice@example.org"}
+	w := httptest.NewRecorder()
+	if !g.h.UpstreamLogout(w, r, values, "/back") {
+		t.Fatal("no logout sent to an IdP with an SLO endpoint")
+	}
+	p := g.idpRow
+	p.Metadata = strings.Replace(p.Metadata, `<md:SingleLogoutService Binding="`+saml.HTTPRedirectBinding+`" Location="`+idpSLO+`"/>`, "", 1)
+	if err := g.st.UpdateIdP(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+	w = httptest.NewRecorder()
+	if g.h.UpstreamLogout(w, r, values, "/back") || w.Body.Len() > 0 || w.Header().Get("Location") != "" {
+		t.Errorf("a logout was sent to an IdP without an SLO endpoint (%d)", w.Code)
+	}
 }
 
 func TestUpstreamLogoutRequestEndsSession(t *testing.T) {
