@@ -1,8 +1,12 @@
 package web
 
 import (
+	"context"
+	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -15,6 +19,21 @@ func TestFieldAttrsEscape(t *testing.T) {
 	} {
 		if got := string(f.Attrs()); got != want {
 			t.Errorf("Attrs(%q) = %s, want %s", f.Value, got, want)
+		}
+	}
+}
+
+// A Base64Field's Value is the base64 of its bytes, and its attributes are
+// those of a Field made from the same name and value.
+func TestBase64Field(t *testing.T) {
+	for _, raw := range [][]byte{nil, []byte("<samlp:Response/>"), {0xfb, 0xff, 0xfe, 0x00, 0x3e}, []byte(strings.Repeat("x", 3000))} {
+		f := Base64Field(`Odd"Name`, raw)
+		if want := base64.StdEncoding.EncodeToString(raw); f.Value != want {
+			t.Errorf("Value = %q, want %q", f.Value, want)
+		}
+		plain := Field{Name: f.Name, Value: f.Value}
+		if f.Attrs() != plain.Attrs() {
+			t.Errorf("Attrs = %s, want %s", f.Attrs(), plain.Attrs())
 		}
 	}
 }
@@ -52,5 +71,86 @@ func TestBounce(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("bounce page lacks %s", want)
 		}
+	}
+}
+
+// Post writes the bytes the template would: for the first request of a
+// form (which makes its shell) and for later ones with other values (which
+// reuse it), for one field or two, and for values that need escaping.
+func TestPostShellIsTheTemplatesPage(t *testing.T) {
+	rd := testRenderer(t)
+	forms := []PostData{
+		{URL: "https://app.example.com/acs", Heading: "Signing you in", Message: "Taking you to Wiki…",
+			Fields: []Field{Base64Field("SAMLResponse", []byte("<one/>")), {Name: "RelayState", Value: `a&b"<c>`}}},
+		{URL: "https://app.example.com/acs", Heading: "Signing you in", Message: "Taking you to Wiki…",
+			Fields: []Field{Base64Field("SAMLResponse", []byte("<two/>")), {Name: "RelayState", Value: "it's"}}},
+		{URL: "https://app.example.com/acs", Heading: "Signing you in", Message: "Taking you to Wiki…",
+			Fields: []Field{Base64Field("SAMLResponse", []byte("<three/>"))}},
+		{URL: "https://crm.example.com/saml?x=1&y=<2>", Heading: "Signing out", Message: `"CRM" & co`,
+			Fields: []Field{{Name: "SAMLRequest", Value: "UkVR"}, {Name: "RelayState", Value: "r"}}},
+	}
+	for round := range 2 {
+		for i, d := range forms {
+			r := httptest.NewRequest(http.MethodGet, "/saml/sso", nil)
+			want := httptest.NewRecorder()
+			rd.Render(want, r, http.StatusOK, postPage, Page{Title: d.Heading, Data: d})
+			got := httptest.NewRecorder()
+			if err := rd.Post(got, r, d); err != nil {
+				t.Fatal(err)
+			}
+			if got.Body.String() != want.Body.String() {
+				t.Errorf("round %d, form %d: Post wrote\n%s\nthe template\n%s", round, i, got.Body, want.Body)
+			}
+			if got.Code != http.StatusOK || got.Header().Get("Content-Length") != want.Header().Get("Content-Length") {
+				t.Errorf("round %d, form %d: status %d, Content-Length %s; want 200, %s", round, i, got.Code,
+					got.Header().Get("Content-Length"), want.Header().Get("Content-Length"))
+			}
+		}
+	}
+	rd.posts.mu.Lock()
+	defer rd.posts.mu.Unlock()
+	if n := len(rd.posts.m); n != 3 {
+		t.Errorf("%d shells kept, want 3 (two forms differ only in their values)", n)
+	}
+	for k, parts := range rd.posts.m {
+		if parts == nil {
+			t.Errorf("form %+v was not kept as a shell", k)
+		}
+	}
+}
+
+// An operator's saml_post.html that writes a field's value itself, or the
+// request ID, is executed for every request: each page shows its own.
+func TestPostShellNotKeptForARequestsOwnText(t *testing.T) {
+	for name, field := range map[string]string{
+		"value":      `{{range .Data.Fields}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">{{end}}`,
+		"request id": `{{range .Data.Fields}}<input type="hidden" {{.Attrs}}>{{end}}<p>{{.RequestID}}</p>`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			src := `{{define "content"}}<form action="{{.Data.URL}}">` + field + `</form>{{end}}`
+			if err := os.WriteFile(filepath.Join(dir, postPage), []byte(src), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			rd, err := NewRenderer(dir, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range []string{"first", "second"} {
+				r := httptest.NewRequest(http.MethodGet, "/saml/sso", nil)
+				r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, "req-"+v))
+				w := httptest.NewRecorder()
+				d := PostData{URL: "https://app.example.com/acs", Fields: []Field{{Name: "SAMLResponse", Value: v}}}
+				if err := rd.Post(w, r, d); err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(w.Body.String(), `value="`+v+`"`) {
+					t.Errorf("page for %q:\n%s", v, w.Body)
+				}
+				if name == "request id" && !strings.Contains(w.Body.String(), "req-"+v) {
+					t.Errorf("page for %q does not show its request ID:\n%s", v, w.Body)
+				}
+			}
+		})
 	}
 }

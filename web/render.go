@@ -2,6 +2,8 @@ package web
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -26,6 +28,7 @@ const layoutName = "layout.html"
 type Renderer struct {
 	pages  map[string]*template.Template
 	logger *slog.Logger
+	posts  postShells
 }
 
 // NewRenderer parses the embedded templates, each page together with
@@ -45,7 +48,10 @@ func NewRenderer(overrideDir string, logger *slog.Logger) (*Renderer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Renderer{pages: pages, logger: logger}, nil
+	marker := make([]byte, 16)
+	rand.Read(marker)
+	return &Renderer{pages: pages, logger: logger,
+		posts: postShells{marker: "portcullis-slot-" + hex.EncodeToString(marker)}}, nil
 }
 
 func loadSources(overrideDir string) (map[string]string, error) {
