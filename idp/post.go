@@ -24,14 +24,14 @@ func (f *ssoFlow) WriteResponse(w http.ResponseWriter, req *saml.IdpAuthnRequest
 	response := f.sealed
 	switch {
 	case req.ResponseEl != nil: // an error Response
-		response = encodeElement(req.ResponseEl)
-	case response == "":
+		response = Field{Name: "SAMLResponse", Value: encodeElement(req.ResponseEl)}
+	case response.Value == "":
 		var err error
 		if response, err = seal(req, f.app.Settings); err != nil {
 			return err
 		}
 	}
-	fields := []Field{{Name: "SAMLResponse", Value: response}}
+	fields := []Field{response}
 	if req.RelayState != "" {
 		fields = append(fields, Field{Name: "RelayState", Value: req.RelayState})
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/crewjam/saml"
 	"github.com/crewjam/saml/xmlenc"
 	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/portcullis/portcullis/web"
 )
 
 // seal builds the signed (and perhaps encrypted) Response for req, per the
@@ -27,44 +29,44 @@ import (
 // so it writes the exclusive canonical form a signature covers directly,
 // and sends the bytes crewjam's elements serialize to (seal_test.go holds
 // both to the etree code it replaced).
-func seal(req *saml.IdpAuthnRequest, st AppSettings) (string, error) {
+func seal(req *saml.IdpAuthnRequest, st AppSettings) (Field, error) {
 	return sealResponse(req, newResponse(req), st)
 }
 
 // sealResponse is seal with the Response envelope resp.
-func sealResponse(req *saml.IdpAuthnRequest, resp *saml.Response, st AppSettings) (string, error) {
+func sealResponse(req *saml.IdpAuthnRequest, resp *saml.Response, st AppSettings) (Field, error) {
 	s, err := newSigner(req.IDP)
 	if err != nil {
-		return "", err
+		return Field{}, err
 	}
 	a := req.Assertion
 	if err := checkAssertion(a); err != nil {
-		return "", err
+		return Field{}, err
 	}
 	var asig *signature
 	if st.Sign != SignResponse {
 		if asig, err = signed(s, a.ID, func(w *xmlOut) { writeAssertion(w, a, nil) }); err != nil {
-			return "", err
+			return Field{}, err
 		}
 	}
 	body := func(w *xmlOut) { writeAssertion(w, a, asig) }
 	if st.Encrypt != "" && st.Encrypt != EncryptOff {
 		enc, err := encrypt(req, body, st.Encrypt)
 		if err != nil {
-			return "", err
+			return Field{}, err
 		}
 		body = enc.write
 	}
 	var rsig *signature
 	if st.Sign == SignResponse || st.Sign == SignBoth {
 		if rsig, err = signed(s, resp.ID, func(w *xmlOut) { writeResponse(w, resp, nil, body) }); err != nil {
-			return "", err
+			return Field{}, err
 		}
 	}
 	w := getXMLOut(false)
 	defer putXMLOut(w)
 	writeResponse(w, resp, rsig, body)
-	return encode64(w.b), nil
+	return web.Base64Field("SAMLResponse", w.b), nil
 }
 
 // encode64 is base64.StdEncoding.EncodeToString with one allocation, not

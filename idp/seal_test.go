@@ -149,9 +149,9 @@ func TestSealRefusesUnwrittenElements(t *testing.T) {
 
 func sealed(t *testing.T, req *saml.IdpAuthnRequest, resp *saml.Response, st AppSettings) []byte {
 	t.Helper()
-	b64, err := sealResponse(req, resp, st)
+	f, err := sealResponse(req, resp, st)
 	must(t, err)
-	raw, err := base64.StdEncoding.DecodeString(b64)
+	raw, err := base64.StdEncoding.DecodeString(f.Value)
 	must(t, err)
 	return raw
 }

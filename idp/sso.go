@@ -34,7 +34,7 @@ type ssoFlow struct {
 	app   app
 	entry session.SAMLEntry
 	// sealed is the signed Response, base64-encoded, once made.
-	sealed string
+	sealed Field
 }
 
 func (h *Handler) sso(w http.ResponseWriter, r *http.Request) {
