@@ -92,6 +92,48 @@ func (h *Handler) record(r *http.Request, e *audit.Event) {
 	}
 }
 
+// queuedEvent is an audit event queued before the work it reports and
+// committed after it (store.EventQueue), or recorded then where the store
+// has no queue.
+type queuedEvent struct {
+	h *Handler
+	r *http.Request
+	e *audit.Event
+	q store.QueuedEvent // nil without a queue
+}
+
+// queue queues e; commit or withdraw must follow.
+func (h *Handler) queue(r *http.Request, e *audit.Event) queuedEvent {
+	if e.IP == "" {
+		e.IP = web.ClientIP(r)
+	}
+	qe := queuedEvent{h: h, r: r, e: e}
+	if q, ok := h.Store.(store.EventQueue); ok {
+		qe.q = q.QueueEvent(r.Context(), e)
+	}
+	return qe
+}
+
+// commit writes the event; a failure is logged, as for record.
+func (qe queuedEvent) commit() {
+	if qe.q == nil {
+		qe.h.record(qe.r, qe.e)
+		return
+	}
+	if err := qe.q.Commit(qe.r.Context()); err != nil {
+		qe.h.logger().ErrorContext(qe.r.Context(), "audit event not written", "type", qe.e.Type, "err", err)
+	}
+}
+
+// withdraw takes the event back when the work it reports failed. Another
+// request's commit may already have taken it along: then it stays in the
+// trail, and the failure event the caller records next tells what happened.
+func (qe queuedEvent) withdraw() {
+	if qe.q != nil && !qe.q.Withdraw() {
+		qe.commit()
+	}
+}
+
 // event starts an audit event about a request from info's issuer.
 func event(info RequestInfo, a store.App) audit.Event {
 	e := audit.Event{App: a.Name, Details: map[string]string{}}

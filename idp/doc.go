@@ -109,9 +109,13 @@
 //   - Audit events: saml.sso (app, user, NameID, outcome), saml.sso.refused
 //     (the precise reason), saml.slo (each app's outcome), written before
 //     the answer leaves (on SQLite, committed together with those of
-//     concurrent requests: store/sqlstore's group commit). The browser sees
-//     a generic message and the request id. A backend that is down gives
-//     503, never an assertion.
+//     concurrent requests: store/sqlstore's group commit). A successful
+//     SSO's event is queued before the Response is signed and committed
+//     after (store.EventQueue), so that the events of SSOs signing meanwhile
+//     share its commit; if sealing then fails, the event is withdrawn, or,
+//     when another request's commit has already taken it, stays in the trail
+//     followed by the failure event. The browser sees a generic message and
+//     the request id. A backend that is down gives 503, never an assertion.
 //
 // idp is layer 2: it imports web, session, store, keys and audit, and no
 // other domain package.

@@ -148,13 +148,18 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, idp *saml.Ident
 		h.failed(w, r, f, fmt.Errorf("record session participant: %w", err))
 		return
 	}
+	// The success event is queued before the signature and committed after
+	// it, before the page goes out (the browser may act on it at once): the
+	// events of SSOs signing meanwhile share its commit.
+	ev := h.ssoEvent(f, audit.Success, "")
+	queued := h.queue(r, &ev)
 	var err error
 	if f.sealed, err = seal(req, f.app.Settings); err != nil {
+		queued.withdraw()
 		h.failed(w, r, f, err)
 		return
 	}
-	// Recorded before the page goes out: the browser may act on it at once.
-	h.recordSSO(r, f, audit.Success, "")
+	queued.commit()
 	if err := f.WriteResponse(w, req); err != nil {
 		h.Render.Fail(w, r, fmt.Errorf("saml sso: %w", err))
 	}
@@ -234,13 +239,19 @@ func participant(req *saml.IdpAuthnRequest) saml.SessionParticipant {
 
 // recordSSO writes the saml.sso event: app, user, NameID and outcome.
 func (h *Handler) recordSSO(r *http.Request, f *ssoFlow, outcome, reason string) {
+	e := h.ssoEvent(f, outcome, reason)
+	h.record(r, &e)
+}
+
+// ssoEvent is the saml.sso event of f.
+func (h *Handler) ssoEvent(f *ssoFlow, outcome, reason string) audit.Event {
 	e := h.userEvent(f)
 	e.Type, e.Outcome, e.Reason = EventSSO, outcome, reason
 	if f.entry.NameID != "" {
 		e.Details["name_id"] = f.entry.NameID
 		e.Details["name_id_format"] = f.entry.NameIDFormat
 	}
-	h.record(r, &e)
+	return e
 }
 
 func (h *Handler) userEvent(f *ssoFlow) audit.Event {

@@ -1,10 +1,18 @@
 package idp_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"math/big"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crewjam/saml"
 
@@ -96,4 +104,40 @@ func TestSPInitiatedWithSession(t *testing.T) {
 		t.Errorf("AuthnContextClassRef = %s", got)
 	}
 	_ = saml.HTTPPostBinding
+}
+
+// The success event is queued before the Response is sealed: when sealing
+// fails (here the app's encryption certificate has an EC key, which RSA-OAEP
+// cannot use), it is withdrawn, and the trail holds the failure alone.
+func TestSealFailureLeavesNoSuccessEvent(t *testing.T) {
+	h := newHarness(t)
+	h.user("ada@example.com", "staff")
+	sp := newTestSP(t, "wiki", spOpts{})
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "wiki"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	ecDER, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &ecKey.PublicKey, ecKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := sp.metadataXML(t, spOpts{})
+	rsaCert := base64.StdEncoding.EncodeToString(sp.Certificate.Raw)
+	if !strings.Contains(md, rsaCert) {
+		t.Fatal("the SP's certificate is not in its metadata as one base64 string")
+	}
+	md = strings.ReplaceAll(md, rsaCert, base64.StdEncoding.EncodeToString(ecDER))
+	h.appXML("Wiki", sp.EntityID, md, idp.AppSettings{Encrypt: idp.EncryptAES256GCM}, "staff")
+	c := h.loggedIn("ada@example.com")
+
+	resp := c.Get(sp.redirectURL(t, h.url, sp.authnRequest(t, nil), ""))
+	if resp.StatusCode != http.StatusInternalServerError || strings.Contains(resp.Body, "SAMLResponse") {
+		t.Fatalf("SSO with an unusable encryption certificate = %d, want a 500 page and no Response", resp.StatusCode)
+	}
+	events := h.events(idp.EventSSO)
+	if len(events) != 1 || events[0].Outcome != audit.Failure || !strings.Contains(events[0].Reason, "encrypt") {
+		t.Errorf("saml.sso events = %+v, want the failure alone", events)
+	}
 }

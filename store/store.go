@@ -265,3 +265,25 @@ type Events interface {
 	// ListEvents returns events matching f in f.Order (newest first).
 	ListEvents(ctx context.Context, f EventFilter) ([]audit.Event, error)
 }
+
+// EventQueue is what a store whose events share commits (SQLite's group
+// commit) adds to Events: an event queued before the work it reports and
+// committed after that work shares its commit with the events of requests
+// working meanwhile, where one recorded after the work would mostly commit
+// alone. Callers find it with a type assertion and use Record otherwise.
+type EventQueue interface {
+	// QueueEvent queues e without waiting. Exactly one of its Commit or
+	// Withdraw must follow.
+	QueueEvent(ctx context.Context, e *audit.Event) QueuedEvent
+}
+
+// QueuedEvent is an event given to EventQueue.QueueEvent.
+type QueuedEvent interface {
+	// Commit returns once the event is committed, perhaps with others, and
+	// sets the ID (and Time when it was zero) of the event queued.
+	Commit(ctx context.Context) error
+	// Withdraw takes the event out of the queue if no commit has taken it,
+	// and reports whether it did. When it reports false, the event is in
+	// the trail (or on its way) and Commit must still be called.
+	Withdraw() bool
+}

@@ -29,16 +29,12 @@ func eventArgs(e *audit.Event) []any {
 // transaction, where the flavor has a single writer, it is committed with
 // the events of concurrent calls (see eventQueue).
 func (c *conn) Record(ctx context.Context, e *audit.Event) error {
-	n := *e
-	n.Time, n.Details = normTime(n.Time), normMap(n.Details)
-	if n.Time.IsZero() {
-		n.Time = now()
-	}
+	n := normEvent(e)
 	var err error
-	if c.isTx() || !c.flavor.SingleWriter {
-		n.ID, err = c.insertEvent(ctx, &n)
-	} else {
+	if c.grouped() {
 		err = c.owner.events.record(ctx, c.owner, &n)
+	} else {
+		n.ID, err = c.insertEvent(ctx, &n)
 	}
 	if err != nil {
 		return err
@@ -46,6 +42,55 @@ func (c *conn) Record(ctx context.Context, e *audit.Event) error {
 	*e = n
 	return nil
 }
+
+// QueueEvent implements store.EventQueue. Where Record would commit the
+// event on its own (a transaction, or a flavor with many writers), Commit
+// is Record and Withdraw always succeeds before it.
+func (c *conn) QueueEvent(ctx context.Context, e *audit.Event) store.QueuedEvent {
+	if !c.grouped() {
+		return &directEvent{c: c, e: e}
+	}
+	n := normEvent(e)
+	return &groupedEvent{d: c.owner, e: e, q: c.owner.events.add(&n)}
+}
+
+// grouped reports whether c's events go through the group commit.
+func (c *conn) grouped() bool { return !c.isTx() && c.flavor.SingleWriter }
+
+func normEvent(e *audit.Event) audit.Event {
+	n := *e
+	n.Time, n.Details = normTime(n.Time), normMap(n.Details)
+	if n.Time.IsZero() {
+		n.Time = now()
+	}
+	return n
+}
+
+// groupedEvent is an event in the group commit's queue.
+type groupedEvent struct {
+	d *DB
+	e *audit.Event // the caller's, set when committed
+	q *queuedEvent
+}
+
+func (g *groupedEvent) Commit(ctx context.Context) error {
+	if err := g.d.events.wait(ctx, g.d, g.q); err != nil {
+		return err
+	}
+	*g.e = *g.q.e
+	return nil
+}
+
+func (g *groupedEvent) Withdraw() bool { return g.d.events.withdraw(g.q) }
+
+// directEvent is a queued event that Commit records on its own.
+type directEvent struct {
+	c *conn
+	e *audit.Event
+}
+
+func (d *directEvent) Commit(ctx context.Context) error { return d.c.Record(ctx, d.e) }
+func (d *directEvent) Withdraw() bool                   { return true }
 
 // insertEvent writes e on its own and returns its ID.
 func (c *conn) insertEvent(ctx context.Context, e *audit.Event) (int64, error) {

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/portcullis/portcullis/audit"
@@ -16,25 +17,47 @@ import (
 // transaction. Each caller returns once its own event is committed (as
 // durable as a commit of its own would have made it), with its own error:
 // when a batch fails, its events are written one by one.
+//
+// QueueEvent splits a call in two: add puts the event in the queue, where
+// any commit takes it, and wait returns once it is committed (leading a
+// commit when none is under way). Between them the caller does the work
+// the event reports, while the other callers' commits take its event along.
 type eventQueue struct {
 	mu      sync.Mutex
-	busy    bool // a caller is committing
+	busy    bool // a caller is committing, or has been told to
 	pending []*queuedEvent
 }
 
 type queuedEvent struct {
-	e    *audit.Event
-	err  error
-	done chan struct{} // closed when committed, or to make the caller lead
-	lead bool
+	e       *audit.Event
+	err     error
+	done    chan struct{} // closed when committed, or to make the caller lead
+	lead    bool
+	taken   bool // by a commit, or withdrawn
+	waiting bool // its caller is in wait
 }
 
 // record commits e, setting e.ID.
 func (q *eventQueue) record(ctx context.Context, d *DB, e *audit.Event) error {
+	return q.wait(ctx, d, q.add(e))
+}
+
+// add queues e without committing it.
+func (q *eventQueue) add(e *audit.Event) *queuedEvent {
 	me := &queuedEvent{e: e, done: make(chan struct{})}
 	q.mu.Lock()
 	q.pending = append(q.pending, me)
-	if q.busy {
+	q.mu.Unlock()
+	return me
+}
+
+// wait returns once me is committed: at once if a commit has taken it,
+// after leading one if none is under way, and otherwise when the commit
+// under way ends and either took it or hands the lead to a waiting caller.
+func (q *eventQueue) wait(ctx context.Context, d *DB, me *queuedEvent) error {
+	q.mu.Lock()
+	if me.taken || q.busy {
+		me.waiting = true
 		q.mu.Unlock()
 		<-me.done
 		if !me.lead {
@@ -45,6 +68,9 @@ func (q *eventQueue) record(ctx context.Context, d *DB, e *audit.Event) error {
 	q.busy = true
 	batch := q.pending
 	q.pending = nil
+	for _, b := range batch {
+		b.taken = true
+	}
 	q.mu.Unlock()
 
 	// The batch is the other callers' too: one caller's cancellation must
@@ -56,15 +82,30 @@ func (q *eventQueue) record(ctx context.Context, d *DB, e *audit.Event) error {
 		}
 	}
 	q.mu.Lock()
-	if len(q.pending) > 0 {
-		next := q.pending[0]
-		next.lead = true
-		close(next.done)
-	} else {
-		q.busy = false
+	q.busy = false
+	for _, next := range q.pending {
+		// Only a caller in wait may lead: the others are still working,
+		// and their events go with the next commit or their own.
+		if next.waiting {
+			q.busy, next.lead = true, true
+			close(next.done)
+			break
+		}
 	}
 	q.mu.Unlock()
 	return me.err
+}
+
+// withdraw takes me out of the queue if no commit has taken it.
+func (q *eventQueue) withdraw(me *queuedEvent) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if me.taken {
+		return false
+	}
+	me.taken = true
+	q.pending = slices.DeleteFunc(q.pending, func(p *queuedEvent) bool { return p == me })
+	return true
 }
 
 // commitEvents writes batch, setting each event's ID or error. One event is

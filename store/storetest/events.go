@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,8 @@ import (
 var eventTests = []test{
 	{"EventRecord", testEventRecord},
 	{"EventRecordConcurrent", testEventRecordConcurrent},
+	{"EventQueue", testEventQueue},
+	{"EventQueueConcurrent", testEventQueueConcurrent},
 	{"EventFilters", testEventFilters},
 	{"EventPaging", testEventPaging},
 	{"EventOrder", testEventOrder},
@@ -72,6 +75,97 @@ func testEventRecordConcurrent(t *testing.T, s store.Store) {
 			equal(t, fmt.Sprintf("subject of event %d", id), byID[id], fmt.Sprintf("w%d-%d", w, i))
 		}
 	}
+}
+
+// An event queued and withdrawn before any commit took it is not in the
+// trail; one committed is, with its ID set. A withdrawal that fails (another
+// event's commit took this one along) means the event is in the trail, and
+// its Commit still succeeds.
+func testEventQueue(t *testing.T, s store.Store) {
+	q, ok := s.(store.EventQueue)
+	if !ok {
+		t.Fatalf("%T is not a store.EventQueue", s)
+	}
+	gone := audit.Event{Type: "queued", Subject: "withdrawn"}
+	kept := audit.Event{Type: "queued", Subject: "committed", Details: map[string]string{"k": "v"}}
+	qGone, qKept := q.QueueEvent(ctx(t), &gone), q.QueueEvent(ctx(t), &kept)
+	if !qGone.Withdraw() {
+		t.Fatal("Withdraw before any commit = false")
+	}
+	must(t, qKept.Commit(ctx(t)))
+	if kept.ID <= 0 || kept.Time.IsZero() {
+		t.Fatalf("committed event: ID %d, Time %v; want both set", kept.ID, kept.Time)
+	}
+
+	// later is queued first; first's commit may take it along.
+	later := audit.Event{Type: "queued", Subject: "later"}
+	first := audit.Event{Type: "queued", Subject: "first"}
+	qLater := q.QueueEvent(ctx(t), &later)
+	must(t, q.QueueEvent(ctx(t), &first).Commit(ctx(t)))
+	want := []string{"committed", "first"}
+	if !qLater.Withdraw() {
+		must(t, qLater.Commit(ctx(t)))
+		if later.ID <= 0 {
+			t.Fatalf("event whose withdrawal failed: ID %d after Commit", later.ID)
+		}
+		want = append(want, "later")
+	}
+	got, err := s.ListEvents(ctx(t), store.EventFilter{Types: []string{"queued"}})
+	must(t, err)
+	var subjects []string
+	for _, g := range got {
+		subjects = append(subjects, g.Subject)
+		if g.Subject == "committed" {
+			equal(t, "committed event", g, kept)
+		}
+	}
+	slices.Sort(subjects)
+	equal(t, "subjects in the trail", subjects, want)
+}
+
+// Events queued at once, some withdrawn, the rest committed: exactly those
+// whose withdrawal failed or that were committed are in the trail, each
+// under the ID its Commit set.
+func testEventQueueConcurrent(t *testing.T, s store.Store) {
+	q := s.(store.EventQueue)
+	const writers, each = 8, 12
+	type result struct {
+		id      int64
+		subject string
+	}
+	results := make([][]result, writers)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				e := audit.Event{Type: "queued-concurrent", Subject: fmt.Sprintf("w%d-%d", w, i)}
+				qe := q.QueueEvent(ctx(t), &e)
+				if i%3 == 0 && qe.Withdraw() {
+					continue
+				}
+				if err := qe.Commit(ctx(t)); err != nil {
+					t.Error(err)
+					return
+				}
+				results[w] = append(results[w], result{e.ID, e.Subject})
+			}
+		})
+	}
+	wg.Wait()
+	got, err := s.ListEvents(ctx(t), store.EventFilter{Types: []string{"queued-concurrent"}})
+	must(t, err)
+	byID := map[int64]string{}
+	for _, e := range got {
+		byID[e.ID] = e.Subject
+	}
+	n := 0
+	for _, rs := range results {
+		for _, r := range rs {
+			equal(t, fmt.Sprintf("subject of event %d", r.id), byID[r.id], r.subject)
+			n++
+		}
+	}
+	equal(t, "events in the trail", len(got), n)
 }
 
 // seedEvents records five events a minute apart, from t0; the last one's
