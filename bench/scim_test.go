@@ -21,6 +21,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", for the schema
 
 	"github.com/portcullis/portcullis/bench"
+	"github.com/portcullis/portcullis/internal/server"
 	"github.com/portcullis/portcullis/store"
 	"github.com/portcullis/portcullis/store/postgres"
 	"github.com/portcullis/portcullis/store/sqlite"
@@ -60,8 +61,11 @@ var scimBackends = []*scimBackend{
 	{name: "postgres", where: func(b *testing.B) string { return storetest.PostgresURL(b) }, open: openPostgres},
 }
 
-// TestMain removes the SCIM directories after every test and benchmark.
+// TestMain sets the Go runtime as `gateway serve` does (the collector's
+// target, server.TuneRuntime), so that every benchmark measures a node as
+// it runs, and removes the SCIM directories after every test and benchmark.
 func TestMain(m *testing.M) {
+	server.TuneRuntime()
 	code := m.Run()
 	for _, be := range scimBackends {
 		if be.fx != nil {

@@ -21,6 +21,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	for _, w := range cfg.Warnings {
 		logger.Warn(w)
 	}
+	server.TuneRuntime()
 	srv, err := server.New(ctx, cfg, server.Options{Logger: logger, Out: c.stdout})
 	if err != nil {
 		return err
