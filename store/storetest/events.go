@@ -47,34 +47,51 @@ func testEventRecord(t *testing.T, s store.Store) {
 // Events recorded at once (which a backend may commit together) each get
 // their own ID, and read back as recorded.
 func testEventRecordConcurrent(t *testing.T, s store.Store) {
-	const writers, each = 16, 10
-	ids := make([][]int64, writers)
+	recordConcurrently(t, s, 16, 10, func(e *audit.Event, _ int) (bool, error) {
+		return true, s.Record(ctx(t), e)
+	})
+}
+
+// recordConcurrently has writers goroutines each record events of their
+// own through record, which reports whether it kept the event in the
+// trail, and checks that the trail holds exactly the events kept, each
+// under the ID record set.
+func recordConcurrently(t *testing.T, s store.Store, writers, each int, record func(e *audit.Event, i int) (bool, error)) {
+	t.Helper()
+	typ := "concurrent-" + t.Name()
+	kept := make([]map[int64]string, writers)
 	var wg sync.WaitGroup
 	for w := range writers {
+		kept[w] = map[int64]string{}
 		wg.Go(func() {
 			for i := range each {
-				e := audit.Event{Type: "concurrent", Subject: fmt.Sprintf("w%d-%d", w, i)}
-				if err := s.Record(ctx(t), &e); err != nil {
+				e := audit.Event{Type: typ, Subject: fmt.Sprintf("w%d-%d", w, i)}
+				ok, err := record(&e, i)
+				if err != nil {
 					t.Error(err)
 					return
 				}
-				ids[w] = append(ids[w], e.ID)
+				if ok {
+					kept[w][e.ID] = e.Subject
+				}
 			}
 		})
 	}
 	wg.Wait()
-	got, err := s.ListEvents(ctx(t), store.EventFilter{Types: []string{"concurrent"}})
+	got, err := s.ListEvents(ctx(t), store.EventFilter{Types: []string{typ}})
 	must(t, err)
-	equal(t, "events", len(got), writers*each)
 	byID := map[int64]string{}
 	for _, e := range got {
 		byID[e.ID] = e.Subject
 	}
-	for w := range writers {
-		for i, id := range ids[w] {
-			equal(t, fmt.Sprintf("subject of event %d", id), byID[id], fmt.Sprintf("w%d-%d", w, i))
+	n := 0
+	for _, k := range kept {
+		for id, subject := range k {
+			equal(t, fmt.Sprintf("subject of event %d", id), byID[id], subject)
+			n++
 		}
 	}
+	equal(t, "events in the trail", len(got), n)
 }
 
 // An event queued and withdrawn before any commit took it is not in the
@@ -128,44 +145,13 @@ func testEventQueue(t *testing.T, s store.Store) {
 // under the ID its Commit set.
 func testEventQueueConcurrent(t *testing.T, s store.Store) {
 	q := s.(store.EventQueue)
-	const writers, each = 8, 12
-	type result struct {
-		id      int64
-		subject string
-	}
-	results := make([][]result, writers)
-	var wg sync.WaitGroup
-	for w := range writers {
-		wg.Go(func() {
-			for i := range each {
-				e := audit.Event{Type: "queued-concurrent", Subject: fmt.Sprintf("w%d-%d", w, i)}
-				qe := q.QueueEvent(ctx(t), &e)
-				if i%3 == 0 && qe.Withdraw() {
-					continue
-				}
-				if err := qe.Commit(ctx(t)); err != nil {
-					t.Error(err)
-					return
-				}
-				results[w] = append(results[w], result{e.ID, e.Subject})
-			}
-		})
-	}
-	wg.Wait()
-	got, err := s.ListEvents(ctx(t), store.EventFilter{Types: []string{"queued-concurrent"}})
-	must(t, err)
-	byID := map[int64]string{}
-	for _, e := range got {
-		byID[e.ID] = e.Subject
-	}
-	n := 0
-	for _, rs := range results {
-		for _, r := range rs {
-			equal(t, fmt.Sprintf("subject of event %d", r.id), byID[r.id], r.subject)
-			n++
+	recordConcurrently(t, s, 8, 12, func(e *audit.Event, i int) (bool, error) {
+		qe := q.QueueEvent(ctx(t), e)
+		if i%3 == 0 && qe.Withdraw() {
+			return false, nil
 		}
-	}
-	equal(t, "events in the trail", len(got), n)
+		return true, qe.Commit(ctx(t))
+	})
 }
 
 // seedEvents records five events a minute apart, from t0; the last one's
