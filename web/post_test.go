@@ -3,11 +3,13 @@ package web
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -153,4 +155,29 @@ func TestPostShellNotKeptForARequestsOwnText(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Posts of one form with their own values, at once, each get their own
+// page, the template's bytes (run under -race in CI).
+func TestPostShellConcurrent(t *testing.T) {
+	rd := testRenderer(t)
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			d := PostData{URL: "https://app.example.com/acs", Heading: "Signing you in",
+				Fields: []Field{Base64Field("SAMLResponse", []byte(fmt.Sprintf("<r%d/>", i))), {Name: "RelayState", Value: fmt.Sprint(i)}}}
+			r := httptest.NewRequest(http.MethodGet, "/saml/sso", nil)
+			want := httptest.NewRecorder()
+			rd.Render(want, r, http.StatusOK, postPage, Page{Title: d.Heading, Data: d})
+			got := httptest.NewRecorder()
+			if err := rd.Post(got, r, d); err != nil {
+				t.Error(err)
+				return
+			}
+			if got.Body.String() != want.Body.String() {
+				t.Errorf("post %d: the page differs from the template's", i)
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ var eventTests = []test{
 	{"EventRecordConcurrent", testEventRecordConcurrent},
 	{"EventQueue", testEventQueue},
 	{"EventQueueConcurrent", testEventQueueConcurrent},
+	{"EventQueueIdle", testEventQueueIdle},
 	{"EventFilters", testEventFilters},
 	{"EventPaging", testEventPaging},
 	{"EventOrder", testEventOrder},
@@ -152,6 +154,52 @@ func testEventQueueConcurrent(t *testing.T, s store.Store) {
 		}
 		return true, qe.Commit(ctx(t))
 	})
+}
+
+// Events queued and not yet committed hold nobody up: Records made
+// meanwhile, many at once (so that commits follow one another and hand on
+// the lead), all return, though events keep being queued during their
+// commits; the queued events' own Commits then find them committed along
+// with others, or commit them.
+func testEventQueueIdle(t *testing.T, s store.Store) {
+	q := s.(store.EventQueue)
+	stop, queued := make(chan struct{}), make(chan []store.QueuedEvent)
+	go func() {
+		var qs []store.QueuedEvent
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				queued <- qs
+				return
+			default:
+			}
+			if len(qs) < 2000 {
+				e := audit.Event{Type: "queued-idle", Subject: fmt.Sprintf("idle-%d", i)}
+				qs = append(qs, q.QueueEvent(ctx(t), &e))
+			}
+			runtime.Gosched()
+		}
+	}()
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		recordConcurrently(t, s, 8, 10, func(e *audit.Event, _ int) (bool, error) {
+			return true, s.Record(ctx(t), e)
+		})
+	}()
+	select {
+	case <-recorded:
+	case <-time.After(time.Minute):
+		t.Fatal("Records still waiting after a minute: the lead went to an event nobody waits for")
+	}
+	close(stop)
+	qs := <-queued
+	for _, qe := range qs {
+		must(t, qe.Commit(ctx(t)))
+	}
+	got, err := s.ListEvents(ctx(t), store.EventFilter{Types: []string{"queued-idle"}})
+	must(t, err)
+	equal(t, "idle events in the trail", len(got), len(qs))
 }
 
 // seedEvents records five events a minute apart, from t0; the last one's
