@@ -113,8 +113,14 @@ type postForm struct {
 
 // maxPostShells bounds the cache: a form is an app's ACS URL, heading and
 // message, so a deployment has about as many as apps. When full, it starts
-// over.
-const maxPostShells = 1024
+// over. maxPostForm bounds what one form may hold to be kept (its URL,
+// heading, message and field names, in bytes): Bounce posts again the
+// field names of any cross-site POST, so a form can be anyone's, and the
+// cache must stay a few megabytes whatever is posted.
+const (
+	maxPostShells = 1024
+	maxPostForm   = 2048
+)
 
 // postShell returns the pieces of d's page, executing the template with
 // markers the first time.
@@ -124,6 +130,9 @@ func (rd *Renderer) postShell(r *http.Request, d PostData) []string {
 		names[i] = f.Name
 	}
 	key := postForm{url: d.URL, heading: d.Heading, message: d.Message, names: strings.Join(names, "\x00")}
+	if len(key.url)+len(key.heading)+len(key.message)+len(key.names) > maxPostForm {
+		return nil
+	}
 	ps := &rd.posts
 	ps.mu.Lock()
 	parts, seen := ps.m[key]

@@ -181,3 +181,27 @@ func TestPostShellConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// A form larger than maxPostForm (Bounce posts again whatever field names a
+// cross-site POST had) is executed for its request and not kept, so what
+// anyone posts cannot grow the cache past its bound.
+func TestPostShellNotKeptForALargeForm(t *testing.T) {
+	rd := testRenderer(t)
+	d := PostData{URL: "https://gw.example.com/saml/slo", Heading: "Continue",
+		Fields: []Field{{Name: BounceField, Value: "1"}, {Name: strings.Repeat("n", maxPostForm), Value: "v"}}}
+	r := httptest.NewRequest(http.MethodPost, "/saml/slo", nil)
+	want := httptest.NewRecorder()
+	rd.Render(want, r, http.StatusOK, postPage, Page{Title: d.Heading, Data: d})
+	got := httptest.NewRecorder()
+	if err := rd.Post(got, r, d); err != nil {
+		t.Fatal(err)
+	}
+	if got.Body.String() != want.Body.String() {
+		t.Error("the page differs from the template's")
+	}
+	rd.posts.mu.Lock()
+	defer rd.posts.mu.Unlock()
+	if len(rd.posts.m) != 0 {
+		t.Errorf("%d shells kept, want none", len(rd.posts.m))
+	}
+}
