@@ -61,9 +61,11 @@
 // SAML POST pages: saml_post.html is executed once per form (URL, heading,
 // message, field names) with random markers where the fields' attributes
 // go, and kept in pieces that a request joins with its own attributes: the
-// same bytes, without the template's cost on every SSO. A template that
-// writes something of a request's own (CSRF token, request ID, a field's
-// Value) is detected by its markers and executed every time. At most 1024
-// forms are kept, none over 2 KB, since Bounce posts again whatever field
-// names a cross-site POST had.
+// same bytes, without the template's cost on every SSO. Only the embedded
+// saml_post.html and layout.html are kept so: an operator's might use a
+// field's value in ways no marker shows. A template that writes something
+// of a request's own (CSRF token, request ID, a field's Value) is detected
+// by its markers and executed every time. At most 1024 forms are kept, none
+// over 2 KB, since Bounce posts again whatever field names a cross-site
+// POST had.
 package web

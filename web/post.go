@@ -73,7 +73,9 @@ func (f Field) Attrs() template.HTMLAttr {
 // markers (postShells); a request writes the pieces with its own fields'
 // attributes between them, the bytes the template would have written. A
 // template that writes anything of a request's own (the CSRF token, the
-// request ID, a field's Value) is executed for every request.
+// request ID, a field's Value) is executed for every request, and so are
+// an operator's saml_post.html and layout.html, which might use a value in
+// a way no marker shows.
 func (rd *Renderer) Post(w http.ResponseWriter, r *http.Request, d PostData) error {
 	if err := AllowFormAction(w, d.URL); err != nil {
 		return err
@@ -154,7 +156,7 @@ func (rd *Renderer) postShell(r *http.Request, d PostData) []string {
 // attributes and for everything of a request's own, and cuts it at the
 // attributes' markers; nil when that cannot stand for every request.
 func (rd *Renderer) cutPostShell(r *http.Request, d PostData, marker string) []string {
-	if marker == "" { // a Renderer not made by NewRenderer
+	if marker == "" { // an operator's templates, or a Renderer not made by NewRenderer
 		return nil
 	}
 	own := []string{marker + "-csrf", marker + "-request"}

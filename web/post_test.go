@@ -138,6 +138,12 @@ func TestPostShellNotKeptForARequestsOwnText(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if rd.posts.marker != "" {
+				t.Fatal("an operator's saml_post.html is kept as shells")
+			}
+			// Markers as for the embedded templates: they must still
+			// find what the page writes of a request's own.
+			rd.posts.marker = "portcullis-slot-test"
 			for _, v := range []string{"first", "second"} {
 				r := httptest.NewRequest(http.MethodGet, "/saml/sso", nil)
 				r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, "req-"+v))
@@ -151,6 +157,13 @@ func TestPostShellNotKeptForARequestsOwnText(t *testing.T) {
 				}
 				if name == "request id" && !strings.Contains(w.Body.String(), "req-"+v) {
 					t.Errorf("page for %q does not show its request ID:\n%s", v, w.Body)
+				}
+			}
+			rd.posts.mu.Lock()
+			defer rd.posts.mu.Unlock()
+			for k, parts := range rd.posts.m {
+				if parts != nil {
+					t.Errorf("form %+v kept as a shell", k)
 				}
 			}
 		})

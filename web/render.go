@@ -48,10 +48,27 @@ func NewRenderer(overrideDir string, logger *slog.Logger) (*Renderer, error) {
 	if err != nil {
 		return nil, err
 	}
-	marker := make([]byte, 16)
-	rand.Read(marker)
-	return &Renderer{pages: pages, logger: logger,
-		posts: postShells{marker: "portcullis-slot-" + hex.EncodeToString(marker)}}, nil
+	rd := &Renderer{pages: pages, logger: logger}
+	if embedded(sources, postPage, layoutName) {
+		marker := make([]byte, 16)
+		rand.Read(marker)
+		rd.posts.marker = "portcullis-slot-" + hex.EncodeToString(marker)
+	}
+	return rd, nil
+}
+
+// embedded reports whether the named templates are the embedded ones. The
+// SAML post page is kept as shells (Post) only then: an operator's template
+// might use a field's Value in a way no marker shows (its length, a test of
+// it), and the page must stay what the template makes.
+func embedded(sources map[string]string, names ...string) bool {
+	for _, name := range names {
+		b, err := fs.ReadFile(templates.FS, name)
+		if err != nil || string(b) != sources[name] {
+			return false
+		}
+	}
+	return true
 }
 
 func loadSources(overrideDir string) (map[string]string, error) {
