@@ -93,11 +93,8 @@ func TestPostShellIsTheTemplatesPage(t *testing.T) {
 	}
 	for round := range 2 {
 		for i, d := range forms {
-			r := httptest.NewRequest(http.MethodGet, "/saml/sso", nil)
-			want := httptest.NewRecorder()
-			rd.Render(want, r, http.StatusOK, postPage, Page{Title: d.Heading, Data: d})
-			got := httptest.NewRecorder()
-			if err := rd.Post(got, r, d); err != nil {
+			got, want, err := postAndRender(rd, d)
+			if err != nil {
 				t.Fatal(err)
 			}
 			if got.Body.String() != want.Body.String() {
@@ -179,11 +176,8 @@ func TestPostShellConcurrent(t *testing.T) {
 		wg.Go(func() {
 			d := PostData{URL: "https://app.example.com/acs", Heading: "Signing you in",
 				Fields: []Field{Base64Field("SAMLResponse", []byte(fmt.Sprintf("<r%d/>", i))), {Name: "RelayState", Value: fmt.Sprint(i)}}}
-			r := httptest.NewRequest(http.MethodGet, "/saml/sso", nil)
-			want := httptest.NewRecorder()
-			rd.Render(want, r, http.StatusOK, postPage, Page{Title: d.Heading, Data: d})
-			got := httptest.NewRecorder()
-			if err := rd.Post(got, r, d); err != nil {
+			got, want, err := postAndRender(rd, d)
+			if err != nil {
 				t.Error(err)
 				return
 			}
@@ -202,11 +196,8 @@ func TestPostShellNotKeptForALargeForm(t *testing.T) {
 	rd := testRenderer(t)
 	d := PostData{URL: "https://gw.example.com/saml/slo", Heading: "Continue",
 		Fields: []Field{{Name: BounceField, Value: "1"}, {Name: strings.Repeat("n", maxPostForm), Value: "v"}}}
-	r := httptest.NewRequest(http.MethodPost, "/saml/slo", nil)
-	want := httptest.NewRecorder()
-	rd.Render(want, r, http.StatusOK, postPage, Page{Title: d.Heading, Data: d})
-	got := httptest.NewRecorder()
-	if err := rd.Post(got, r, d); err != nil {
+	got, want, err := postAndRender(rd, d)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Body.String() != want.Body.String() {
@@ -217,4 +208,15 @@ func TestPostShellNotKeptForALargeForm(t *testing.T) {
 	if len(rd.posts.m) != 0 {
 		t.Errorf("%d shells kept, want none", len(rd.posts.m))
 	}
+}
+
+// postAndRender answers d with Post, and with the template executed as
+// Render does, to compare.
+func postAndRender(rd *Renderer, d PostData) (got, want *httptest.ResponseRecorder, err error) {
+	r := httptest.NewRequest(http.MethodGet, "/saml/sso", nil)
+	want = httptest.NewRecorder()
+	rd.Render(want, r, http.StatusOK, postPage, Page{Title: d.Heading, Data: d})
+	got = httptest.NewRecorder()
+	err = rd.Post(got, r, d)
+	return got, want, err
 }
