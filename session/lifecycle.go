@@ -234,9 +234,14 @@ func (m *Manager) write(ctx context.Context, t ticket, s *Session, put putFunc) 
 // plus the idle timeout) and its absolute deadline (creation plus the
 // absolute timeout).
 func (m *Manager) ttl(s *Session, now time.Time) time.Duration {
+	return m.deadline(s).Sub(now)
+}
+
+// deadline is when s ends: the earlier of its idle and absolute deadlines.
+func (m *Manager) deadline(s *Session) time.Time {
 	deadline := s.LastSeen.Add(m.idle)
 	if absolute := s.CreatedAt.Add(m.absolute); absolute.Before(deadline) {
 		deadline = absolute
 	}
-	return deadline.Sub(now)
+	return deadline
 }

@@ -34,6 +34,13 @@
 // beside the ciphertext, not inside it, because the backend cannot read the
 // record.
 //
+// Copies: a node may keep copies of records in memory (forward auth's
+// memo) only if every write reaches it first. Announcing wraps a Store so
+// that each write of a record, and each DeleteUser, is announced with its
+// topic (RecordTopic, UserTopic) once done; Manager.Key names the record a
+// request's cookie points to without reading it, and Manager.Stable says
+// until when a copy answers as Load would.
+//
 // Failure: when the backend cannot be reached the Manager returns an error
 // wrapping ErrUnavailable; callers answer 503 and never treat the request as
 // logged in.

@@ -1,0 +1,92 @@
+package session
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Topics name what a write changed, for the nodes that keep copies of
+// sessions and users in memory (forward auth's memo): a record, every
+// record of a user, or everything (the directory changed).
+const AllTopic = "*"
+
+// RecordTopic is the topic of a write to the record stored under key.
+func RecordTopic(key string) string { return "k:" + key }
+
+// UserTopic is the topic of a write to every record of a user.
+func UserTopic(userID int64) string { return "u:" + strconv.FormatInt(userID, 10) }
+
+// ParseTopic splits a topic into the record key or user it names; all is
+// true for AllTopic and for any topic it does not know, so that a node
+// running an older release drops everything rather than nothing.
+func ParseTopic(topic string) (key string, userID int64, all bool) {
+	if k, ok := strings.CutPrefix(topic, "k:"); ok && k != "" {
+		return k, 0, false
+	}
+	if u, ok := strings.CutPrefix(topic, "u:"); ok {
+		if id, err := strconv.ParseInt(u, 10, 64); err == nil {
+			return "", id, false
+		}
+	}
+	return "", 0, true
+}
+
+// Announcing returns st, telling announce about each write once it is done:
+// RecordTopic after Put, Replace and Delete of a record (whatever their
+// outcome, since a failed call may still have written), UserTopic after
+// DeleteUser. announce is expected to return only once every node holding a
+// copy has dropped it (session/redis Bus.Announce), so that a logout or a
+// revocation holds on the very next request everywhere.
+func Announcing(st Store, announce func(ctx context.Context, topic string)) Store {
+	return &announcing{Store: st, announce: announce}
+}
+
+type announcing struct {
+	Store
+	announce func(ctx context.Context, topic string)
+}
+
+func (a *announcing) Put(ctx context.Context, key string, userID int64, data []byte, ttl time.Duration) error {
+	defer a.announce(ctx, RecordTopic(key))
+	return a.Store.Put(ctx, key, userID, data, ttl)
+}
+
+func (a *announcing) Replace(ctx context.Context, key string, userID int64, data []byte, ttl time.Duration, version int64) error {
+	defer a.announce(ctx, RecordTopic(key))
+	return a.Store.Replace(ctx, key, userID, data, ttl, version)
+}
+
+func (a *announcing) Delete(ctx context.Context, key string) error {
+	defer a.announce(ctx, RecordTopic(key))
+	return a.Store.Delete(ctx, key)
+}
+
+func (a *announcing) DeleteUser(ctx context.Context, userID int64) (int, error) {
+	defer a.announce(ctx, UserTopic(userID))
+	return a.Store.DeleteUser(ctx, userID)
+}
+
+// Key returns the storage key of the record r's session cookie names, the
+// same one Load would read, without reading it; ok is false when r carries
+// no valid cookie. A copy kept under this key stands for the session.
+func (m *Manager) Key(r *http.Request) (key string, ok bool) {
+	t, ok := m.readCookie(r)
+	if !ok {
+		return "", false
+	}
+	return t.storageKey(), true
+}
+
+// Stable returns until when Load would return s as it is without writing:
+// the earlier of its deadlines and its next LastSeen write-back. A copy of
+// s may stand in for Load until then, as long as no write intervenes.
+func (m *Manager) Stable(s *Session) time.Time {
+	until := s.LastSeen.Add(m.touchEvery)
+	if end := m.deadline(s); end.Before(until) {
+		until = end
+	}
+	return until
+}
