@@ -10,6 +10,9 @@
 //	user:ID      a user's index: a sorted set of record keys scored by expiry
 //	cnt:KEY      a counter (INCR; the window set on the first increment)
 //	claim:KEY    a claim (SET NX PX)
+//	bus, bus:ack:ID, nodes
+//	             the session bus (Bus, bus.go): writes announced to the
+//	             nodes that keep copies in memory, and their registry
 //
 // No command touches keys of two hash slots, so Cluster needs no hash tags:
 // the scripts work on one key each and multi-key work is pipelined.
