@@ -22,6 +22,7 @@ type conn struct {
 	owner  *DB
 	stmts  *stmtCache // nil when the flavor caches none
 	tx     *sql.Tx    // the transaction of a conn inside InTx
+	dirty  bool       // inside InTx: the directory changed (directoryChanged)
 }
 
 func (c *conn) isTx() bool { return c.owner == nil }

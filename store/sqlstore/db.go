@@ -36,6 +36,12 @@
 //     indexes' pages to the WAL, and a busy server's audit events then
 //     share those writes. Each call still returns once its own event is
 //     committed, with its own error. PostgreSQL groups commits itself.
+//   - Writes that change a user, a group or a membership run the hook set
+//     with OnDirectoryChange once they are committed (a transaction, after
+//     its commit), outside the write lock, so that copies of users and
+//     groups kept in memory (forward auth's memo) can be dropped. Creating
+//     a user or a group does not run it: no copy of what did not exist can
+//     be held. Audit events, credentials, apps and the rest do not either.
 //   - A failed call inside InTx undoes only itself and leaves the
 //     transaction usable, so that a caller can handle ErrConflict and go on.
 //     PostgreSQL aborts a transaction on any error, so there (Flavor
@@ -60,6 +66,30 @@ type DB struct {
 	events eventQueue // Record's group commit when flavor.SingleWriter
 	// onClose runs before the *sql.DB closes: a backend's background work.
 	onClose []func()
+	// onDirectory runs after each committed write to users, groups or
+	// memberships (OnDirectoryChange).
+	onDirectory func(ctx context.Context)
+}
+
+// OnDirectoryChange has fn run after every committed write that changes a
+// user, a group or a membership (a transaction: after its commit, if it
+// made one), once the write lock is released: the hook with which nodes
+// that keep users and groups in memory hear of the change (forward auth's
+// memo). Set it before the store is used.
+func (d *DB) OnDirectoryChange(fn func(ctx context.Context)) { d.onDirectory = fn }
+
+// directory passes on err, the outcome of a write to the directory, noting
+// the change when it succeeded: OnDirectoryChange's hook runs at once
+// outside a transaction, at the commit inside one.
+func (c *conn) directory(ctx context.Context, err error) error {
+	switch {
+	case err != nil:
+	case c.isTx():
+		c.dirty = true
+	case c.owner.onDirectory != nil:
+		c.owner.onDirectory(ctx)
+	}
+	return err
 }
 
 // OnClose has Close run fn first, before the *sql.DB closes; a backend
@@ -92,11 +122,21 @@ func (d *DB) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
 	return d.inTx(ctx, func(c *conn) error { return fn(c) })
 }
 
-func (d *DB) inTx(ctx context.Context, fn func(c *conn) error) (err error) {
+func (d *DB) inTx(ctx context.Context, fn func(c *conn) error) error {
+	dirty, err := d.runTx(ctx, fn)
+	if err == nil && dirty && d.onDirectory != nil {
+		d.onDirectory(ctx)
+	}
+	return err
+}
+
+// runTx runs fn in a transaction and reports whether it changed the
+// directory.
+func (d *DB) runTx(ctx context.Context, fn func(c *conn) error) (dirty bool, err error) {
 	defer d.lockWriter()()
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
-		return d.fail("begin transaction", err)
+		return false, d.fail("begin transaction", err)
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -104,14 +144,15 @@ func (d *DB) inTx(ctx context.Context, fn func(c *conn) error) (err error) {
 			panic(p)
 		}
 	}()
-	if err := fn(&conn{q: tx, flavor: d.flavor, stmts: d.stmts, tx: tx}); err != nil {
+	c := &conn{q: tx, flavor: d.flavor, stmts: d.stmts, tx: tx}
+	if err := fn(c); err != nil {
 		_ = tx.Rollback()
-		return err
+		return false, err
 	}
 	if err := tx.Commit(); err != nil {
-		return d.fail("commit", err)
+		return false, d.fail("commit", err)
 	}
-	return nil
+	return c.dirty, nil
 }
 
 // Ping reports whether the database answers.

@@ -76,8 +76,8 @@ func (c *conn) RenameGroup(ctx context.Context, id int64, newName string) error 
 	if err != nil {
 		return c.fail(op, err)
 	}
-	return c.execOne(ctx, op, `UPDATE groups SET name = ?, name_key = ?, updated_at = ?,
-		version = version + 1 WHERE id = ?`, n, key(n), timeArg(now()), id)
+	return c.directory(ctx, c.execOne(ctx, op, `UPDATE groups SET name = ?, name_key = ?, updated_at = ?,
+		version = version + 1 WHERE id = ?`, n, key(n), timeArg(now()), id))
 }
 
 // UpdateGroup replaces the group's name and external ID.
@@ -87,9 +87,9 @@ func (c *conn) UpdateGroup(ctx context.Context, g store.Group) error {
 	if err != nil {
 		return c.fail(op, err)
 	}
-	return c.execOne(ctx, op, `UPDATE groups SET name = ?, name_key = ?, external_id = ?,
+	return c.directory(ctx, c.execOne(ctx, op, `UPDATE groups SET name = ?, name_key = ?, external_id = ?,
 		updated_at = ?, version = version + 1 WHERE id = ?`,
-		n, key(n), strings.TrimSpace(g.ExternalID), timeArg(now()), g.ID)
+		n, key(n), strings.TrimSpace(g.ExternalID), timeArg(now()), g.ID))
 }
 
 // LockGroup reads the group, locking its row where the flavor needs it.
@@ -103,7 +103,7 @@ func (c *conn) LockGroup(ctx context.Context, id int64) (store.Group, error) {
 // DeleteGroup removes the group; the schema cascades to its memberships and
 // folder shares.
 func (c *conn) DeleteGroup(ctx context.Context, id int64) error {
-	return c.execOne(ctx, fmt.Sprintf("delete group %d", id), `DELETE FROM groups WHERE id = ?`, id)
+	return c.directory(ctx, c.execOne(ctx, fmt.Sprintf("delete group %d", id), `DELETE FROM groups WHERE id = ?`, id))
 }
 
 // AddMember adds a user to a group; adding a present member does nothing.
@@ -148,7 +148,7 @@ func (c *conn) changeMembers(ctx context.Context, op string, groupID int64, quer
 	if err != nil {
 		return c.fail(op, err)
 	}
-	return nil
+	return c.directory(ctx, nil)
 }
 
 // AddMembers adds users to a group in statements of up to maxInList rows
@@ -205,7 +205,7 @@ func (c *conn) changeMany(ctx context.Context, op string, groupID int64, ids []i
 	if err != nil {
 		return nil, c.fail(op, err)
 	}
-	return inOrder(ids, changed), nil
+	return inOrder(ids, changed), c.directory(ctx, nil)
 }
 
 // inOrder returns the members of got in the order of ids, each once.
