@@ -2,7 +2,6 @@ package bench_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -117,16 +116,9 @@ func (u *pushUser) roundTrip(ctx context.Context) error {
 // redisSessions puts the node's sessions (and so the push challenges) in
 // the Redis of GATEWAY_TEST_REDIS_URL, under a fresh key prefix.
 func redisSessions(b *testing.B) testenv.Option {
-	raw := testenv.RedisURL(b)
-	u, err := url.Parse(raw)
-	if err != nil {
-		b.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("prefix", "portcullis-bench:"+strings.ToLower(rand.Text()[:10])+":")
-	u.RawQuery = q.Encode()
+	sessions := testenv.RedisSessions(b)
 	return func(c *config.Config) {
-		c.Sessions.Store, c.Sessions.RedisURL = "redis", u.String()
+		sessions(c)
 		c.Log.Level = "error"
 	}
 }

@@ -147,6 +147,10 @@ type ForwardAuth struct {
 	// Upstreams are the apps the built-in reverse proxy serves: a request
 	// for Host is authenticated, then proxied to URL.
 	Upstreams []Upstream `yaml:"upstreams"`
+	// Cache lets each node answer one_factor rules for a session it saw a
+	// moment ago from memory, kept coherent across nodes through Redis
+	// (sessions.store redis only; forwardauth.Memo).
+	Cache bool `yaml:"cache"`
 }
 
 // IdentityHeaders names the headers that carry who the user is.
@@ -237,7 +241,7 @@ func Defaults() Config {
 		},
 		Login: Login{MaxFailuresPerUser: 5, MaxFailuresPerIP: 50, Window: Duration(15 * time.Minute), PasswordForm: true},
 		Admin: Admin{Email: "admin@localhost"},
-		ForwardAuth: ForwardAuth{DefaultPolicy: "deny", Headers: IdentityHeaders{
+		ForwardAuth: ForwardAuth{DefaultPolicy: "deny", Cache: true, Headers: IdentityHeaders{
 			User: "Remote-User", Email: "Remote-Email", Name: "Remote-Name", Groups: "Remote-Groups"}},
 		MFA: MFA{
 			EnrolOnFirstUse: true, MaxFailuresPerUser: 10, MaxFailuresPerIP: 50, Window: Duration(15 * time.Minute),

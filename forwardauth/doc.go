@@ -45,11 +45,30 @@
 //     the user name, the email, the display name and the groups joined by
 //     commas; control characters are removed from values. A bypassed request
 //     gets none.
-//   - Every request re-reads the user from the store (through Current), so
-//     disabling or deleting a user, or SCIM active=false, takes effect on the
-//     very next request, from any node.
+//   - Without the memo every request re-reads the session and the user
+//     (through Current). With it (Memo: Redis sessions and
+//     forward_auth.cache, the default) a one_factor request of a session
+//     the node saw a moment ago is decided from the copy kept then: its
+//     user and the user's groups. The copy is coherent: every write to a
+//     session or to users, groups and memberships, from any node or the
+//     CLI, is announced on the session bus (session/redis Bus) and the
+//     writer waits until every node has dropped what it changed. So
+//     disabling or deleting a user, SCIM active=false, a change of groups,
+//     logout and revocation take effect on the very next request, from any
+//     node, either way. A copy also ends at its session's next LastSeen
+//     write-back or deadline (Load's own, so the write-back is never
+//     skipped) and after DefaultMemoTTL in all cases, the bound for a
+//     write the bus cannot see (SQL by hand, a CLI cut off from Redis).
+//     two_factor requests are not memoised: the MFA pipeline reads the
+//     user's factors each time.
 //   - A session backend or store failure answers 503; nginx turns it into
-//     a 500. It never answers 200.
+//     a 500. With the memo, a node answers from memory only under the
+//     bus's lease: when Redis closes the connection (stopped, restarted)
+//     the lease ends at once and the node answers 503 as without it; when
+//     Redis goes silent with the connection open (a partition) the node
+//     may answer from memory, for sessions valid a moment before, for up
+//     to the lease (session/redis DefaultLease, 300ms), then 503. That
+//     window is the price of answering without Redis.
 //   - Return targets (after sign-in and step-up) are absolute http(s) URLs
 //     on a host a rule names explicitly ("*.example.com" names its
 //     subdomains) or on an upstream's host; rules with only a path name no

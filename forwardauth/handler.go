@@ -39,6 +39,9 @@ type Handler struct {
 	// gone), or one wrapping ErrUnavailable (portal.Handler.Current).
 	Current func(r *http.Request) (*session.Session, store.User, error)
 	MFA     MFA
+	// Memo, when set, answers one_factor rules for recently seen sessions
+	// from memory (see Memo).
+	Memo    *Memo
 	Rules   *Rules
 	Headers config.IdentityHeaders
 	// BaseURL is the gateway's external URL, where browsers sign in.
@@ -93,14 +96,14 @@ func (h *Handler) decide(r *http.Request, t Target) verdict {
 	case Deny:
 		return verdict{kind: deny, rule: rule, reason: "the rule denies"}
 	}
-	s, u, err := h.Current(r)
-	switch {
-	case errors.Is(err, session.ErrNotFound):
-		return verdict{kind: signIn, rule: rule}
-	case err != nil:
-		return verdict{kind: unavailable, rule: rule, err: err}
-	case u.PasswordResetRequired:
-		return verdict{kind: signIn, rule: rule, reason: passwordChange}
+	if rule.Policy == OneFactor && h.Memo != nil {
+		if key, ok := h.Memo.Key(r); ok {
+			return h.oneFactorMemo(r, rule, key)
+		}
+	}
+	s, u, refused := h.signedIn(r, rule)
+	if refused != nil {
+		return *refused
 	}
 	ctx := r.Context()
 	if rule.Policy == OneFactor {
@@ -108,11 +111,7 @@ func (h *Handler) decide(r *http.Request, t Target) verdict {
 		if err != nil {
 			return verdict{kind: unavailable, rule: rule, err: err}
 		}
-		names := groupNames(gs)
-		if len(rule.Groups) > 0 && !slices.ContainsFunc(rule.Groups, func(g string) bool { return slices.Contains(names, g) }) {
-			return verdict{kind: deny, rule: rule, user: u, reason: "not in a required group"}
-		}
-		return verdict{kind: allow, rule: rule, user: u, groups: names}
+		return oneFactor(rule, u, groupNames(gs))
 	}
 	req := policy.Requirement{Mode: policy.Required, MaxAge: rule.MaxMFAAge, Groups: rule.Groups}
 	d, sub, err := h.MFA.Decide(ctx, u, s, req)
@@ -130,6 +129,51 @@ func (h *Handler) decide(r *http.Request, t Target) verdict {
 		return verdict{kind: deny, rule: rule, user: u, reason: err.Error()}
 	}
 	return verdict{kind: stepUp, rule: rule, user: u, stepUp: to, reason: d.Reason}
+}
+
+// signedIn returns the request's session and user, or the verdict when it
+// has none that may pass: sign in (no session, a disabled or deleted user,
+// a password to change) or unavailable.
+func (h *Handler) signedIn(r *http.Request, rule Rule) (*session.Session, store.User, *verdict) {
+	s, u, err := h.Current(r)
+	switch {
+	case errors.Is(err, session.ErrNotFound):
+		return nil, u, &verdict{kind: signIn, rule: rule}
+	case err != nil:
+		return nil, u, &verdict{kind: unavailable, rule: rule, err: err}
+	case u.PasswordResetRequired:
+		return nil, u, &verdict{kind: signIn, rule: rule, reason: passwordChange}
+	}
+	return s, u, nil
+}
+
+// oneFactorMemo decides a one_factor rule for the session stored under key
+// from the memo, or reads the session, user and groups and keeps them
+// there.
+func (h *Handler) oneFactorMemo(r *http.Request, rule Rule, key string) verdict {
+	e, gen, ok := h.Memo.lookup(key)
+	if ok {
+		return oneFactor(rule, e.user, e.groups)
+	}
+	s, u, refused := h.signedIn(r, rule)
+	if refused != nil {
+		return *refused
+	}
+	gs, err := h.Store.UserGroups(r.Context(), u.ID)
+	if err != nil {
+		return verdict{kind: unavailable, rule: rule, err: err}
+	}
+	names := groupNames(gs)
+	h.Memo.fill(gen, key, s, u, names)
+	return oneFactor(rule, u, names)
+}
+
+// oneFactor decides a one_factor rule for a signed-in user in groups.
+func oneFactor(rule Rule, u store.User, groups []string) verdict {
+	if len(rule.Groups) > 0 && !slices.ContainsFunc(rule.Groups, func(g string) bool { return slices.Contains(groups, g) }) {
+		return verdict{kind: deny, rule: rule, user: u, reason: "not in a required group"}
+	}
+	return verdict{kind: allow, rule: rule, user: u, groups: groups}
 }
 
 func groupNames(gs []store.Group) []string {

@@ -157,11 +157,12 @@ var proxies = []struct {
 
 // TestBehindProxies runs the browser's whole story through each proxy:
 // sign-in with MFA, the app seeing who it is, a group rule, logout and a
-// disabled user.
+// disabled user. Sessions are in Redis, so one_factor requests are
+// answered from the memo, and logout and disabling must reach it.
 func TestBehindProxies(t *testing.T) {
 	for _, p := range proxies {
 		t.Run(p.name, func(t *testing.T) {
-			st := newStack(t)
+			st := newStack(t, testenv.RedisSessions(t))
 			st.journey(t, p.start(t, st))
 		})
 	}
@@ -187,6 +188,9 @@ func TestSessionBackendDown(t *testing.T) {
 				t.Fatalf("with Redis up, /admin/users = %d, want 403 (signed in, not in admins)", r.StatusCode)
 			}
 			rds.Stop()
+			// A closed connection ends the memo's lease at once; a
+			// silent one, within the lease (session/redis DefaultLease).
+			st.node.WaitMemo(t, false)
 			for _, path := range []string{"/admin/users", "/dashboard"} {
 				if r := c.Get(appURL + path); r.StatusCode != p.down {
 					t.Errorf("with Redis down, %s = %d, want %d:\n%s", path, r.StatusCode, p.down, r.Body)

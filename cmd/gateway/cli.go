@@ -92,7 +92,7 @@ func (c *cli) openStore(ctx context.Context) (store.Store, *config.Config, error
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := server.OpenStore(ctx, cfg)
+	st, err := server.OpenAdminStore(ctx, cfg, newLogger(cfg, c.stderr))
 	return st, cfg, err
 }
 

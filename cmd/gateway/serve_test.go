@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/internal/testenv"
 )
 
@@ -140,5 +141,47 @@ func TestCLIDisableEndsSessionsOnEveryNode(t *testing.T) {
 	left, err := a.Server.Sessions.RevokeUser(context.Background(), jo.ID)
 	if err != nil || left != 0 {
 		t.Errorf("after CLI disable %d sessions were still in Redis (err %v), want 0", left, err)
+	}
+}
+
+// TestCLIGroupChangeReachesForwardAuthMemo: both nodes of a cluster answer
+// a session's forward-auth requests from memory; `groups members --remove`
+// from the CLI, which ends no session, still holds on the very next
+// request on both, because the CLI announces its write to the directory.
+func TestCLIGroupChangeReachesForwardAuthMemo(t *testing.T) {
+	env := testenv.StartCluster(t, 2, func(c *config.Config) {
+		c.TrustedProxies = []string{"127.0.0.1"}
+		c.ForwardAuth.Rules = []config.Rule{{Host: "app.test", Policy: "one_factor", Groups: []string{"staff"}}}
+	})
+	e := []string{"GATEWAY_DATA_DIR=" + t.TempDir(), "GATEWAY_DATABASE=" + env.Config.Database,
+		"GATEWAY_SESSIONS_STORE=redis", "GATEWAY_SESSIONS_REDIS_URL=" + env.Config.Sessions.RedisURL}
+	env.AddUser(t, "kai@example.com", "kai's long password here")
+	mustRun(t, e, "", "groups", "add", "staff")
+	mustRun(t, e, "", "groups", "members", "staff", "--add", "kai@example.com")
+	c := testenv.NewClient(t)
+	if r := c.Login(env.Nodes[0], "kai@example.com", "kai's long password here"); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login = %d", r.StatusCode)
+	}
+	ask := func(n *testenv.Node) int {
+		req, _ := http.NewRequest(http.MethodGet, n.URL+"/auth/request", nil)
+		req.Header.Set("X-Original-URL", "https://app.test/x")
+		return c.Do(req).StatusCode
+	}
+	for _, n := range env.Nodes {
+		n.WaitMemo(t, true)
+		for range 2 {
+			if got := ask(n); got != http.StatusOK {
+				t.Fatalf("%s: /auth/request = %d, want 200", n.URL, got)
+			}
+		}
+		if hits, _ := n.Server.Memo.Stats(); hits == 0 {
+			t.Fatalf("%s answered nothing from memory", n.URL)
+		}
+	}
+	mustRun(t, e, "", "groups", "members", "staff", "--remove", "kai@example.com")
+	for _, n := range env.Nodes {
+		if got := ask(n); got != http.StatusForbidden {
+			t.Errorf("%s: /auth/request after the CLI removed the user from staff = %d, want 403", n.URL, got)
+		}
 	}
 }

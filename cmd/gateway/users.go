@@ -191,7 +191,7 @@ func (c *cli) usersChange(ctx context.Context, op string, args []string) error {
 		return err
 	}
 	if op != "enable" {
-		if err := server.RevokeSessions(ctx, cfg, u.ID); err != nil {
+		if err := server.RevokeSessions(ctx, cfg, u.ID, newLogger(cfg, c.stderr)); err != nil {
 			return fmt.Errorf("user %s is %sd, but their sessions could not be ended now: %w", u.Email, op, err)
 		}
 	}
@@ -295,7 +295,7 @@ func (c *cli) usersResetMFA(ctx context.Context, args []string) error {
 	if err != nil {
 		return notFound(err, "user "+pos[0])
 	}
-	if err := server.RevokeSessions(ctx, cfg, u.ID); err != nil {
+	if err := server.RevokeSessions(ctx, cfg, u.ID, newLogger(cfg, c.stderr)); err != nil {
 		return fmt.Errorf("the MFA of %s is reset, but their sessions could not be ended now: %w", u.Email, err)
 	}
 	if *asJSON {

@@ -2,12 +2,17 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/portcullis/portcullis/config"
+	"github.com/portcullis/portcullis/forwardauth"
 	"github.com/portcullis/portcullis/keys"
 	"github.com/portcullis/portcullis/session"
 	"github.com/portcullis/portcullis/session/memory"
@@ -61,6 +66,49 @@ func OpenStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
 	}
 }
 
+// OpenAdminStore opens the configured directory store for an admin command
+// (the CLI). With Redis sessions and forward_auth.cache on, its writes to
+// users, groups and memberships are announced to the running nodes, so
+// that a user disabled from the command line is refused on the very next
+// request: the connection to Redis is made at the first such write, and a
+// failure to announce is logged.
+func OpenAdminStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (store.Store, error) {
+	st, err := OpenStore(ctx, cfg)
+	if err != nil || cfg.Sessions.Store != "redis" || !cfg.ForwardAuth.Cache {
+		return st, err
+	}
+	h, ok := st.(interface {
+		directoryHook
+		OnClose(fn func())
+	})
+	if !ok {
+		return st, nil
+	}
+	var (
+		once     sync.Once
+		sessions *busStore
+	)
+	h.OnDirectoryChange(func(ctx context.Context) {
+		once.Do(func() {
+			st, err := OpenSessionStore(ctx, cfg, logger)
+			if err != nil {
+				logger.Error("session bus: cannot reach Redis; nodes may answer from memory until their copies expire", "err", err)
+				return
+			}
+			sessions = st.(*busStore) // Redis with the cache on: always a busStore
+		})
+		if sessions != nil {
+			sessions.announce(ctx, session.AllTopic)
+		}
+	})
+	h.OnClose(func() {
+		if sessions != nil {
+			sessions.Close()
+		}
+	})
+	return st, nil
+}
+
 func (s *Server) openStore(ctx context.Context) error {
 	st, err := OpenStore(ctx, s.Config)
 	if err != nil {
@@ -71,26 +119,111 @@ func (s *Server) openStore(ctx context.Context) error {
 	return nil
 }
 
-// OpenSessionStore opens the configured session backend.
-func OpenSessionStore(ctx context.Context, cfg *config.Config) (session.Store, error) {
-	if cfg.Sessions.Store == "redis" {
-		st, err := sessionredis.New(ctx, cfg.Sessions.RedisURL)
-		if err != nil {
-			return nil, fmt.Errorf("session store: %w", err)
-		}
+// OpenSessionStore opens the configured session backend. With Redis and
+// forward_auth.cache on, its writes are announced on a bus of its own (a
+// writer that holds no copies: the CLI), which Close closes.
+func OpenSessionStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (session.Store, error) {
+	if cfg.Sessions.Store != "redis" {
+		return memory.New(), nil
+	}
+	st, err := sessionredis.New(ctx, cfg.Sessions.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("session store: %w", err)
+	}
+	if !cfg.ForwardAuth.Cache {
 		return st, nil
 	}
-	return memory.New(), nil
+	bus, err := st.Bus(ctx, sessionredis.BusOptions{Logger: logger})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("session store: %w", err)
+	}
+	announce := announcer(bus, logger)
+	return &busStore{Store: session.Announcing(st, announce), announce: announce, bus: bus, st: st}, nil
+}
+
+// busStore is a session store that announces its writes on a bus of its
+// own, and whose Close also stops the bus, first.
+type busStore struct {
+	session.Store
+	announce func(ctx context.Context, topic string)
+	bus      *sessionredis.Bus
+	st       session.Store
+}
+
+func (b *busStore) Close() error { return errors.Join(b.bus.Close(), b.st.Close()) }
+
+// announceTimeout bounds one announcement: a publish, a read of the
+// registry and a wait of at most a lease.
+const announceTimeout = 5 * time.Second
+
+// announcer returns the function that announces a write on bus. A write
+// announces even if its caller has gone: the change is made. A failure is
+// logged; the nodes cut off from Redis with it answer from memory no
+// longer than their lease, and any copy ends after forwardauth's memo TTL.
+func announcer(bus *sessionredis.Bus, logger *slog.Logger) func(ctx context.Context, topic string) {
+	return func(ctx context.Context, topic string) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), announceTimeout)
+		defer cancel()
+		if err := bus.Announce(ctx, topic); err != nil {
+			logger.Error("session bus: a write could not be announced; nodes may answer from memory until their copies expire",
+				"topic", topicKind(topic), "err", err)
+		}
+	}
+}
+
+// topicKind names a topic for the log without the session's storage key.
+func topicKind(topic string) string {
+	key, _, all := session.ParseTopic(topic)
+	switch {
+	case all:
+		return "directory"
+	case key != "":
+		return "session"
+	default:
+		return topic
+	}
+}
+
+// directoryHook is what a store offers to announce its writes to the
+// directory (sqlstore.DB).
+type directoryHook interface {
+	OnDirectoryChange(fn func(ctx context.Context))
+}
+
+// announceDirectory has st announce on bus every write to users, groups
+// and memberships. A store without the hook gets none, so the memo is
+// refused for it (openSessions).
+func announceDirectory(st store.Store, bus *sessionredis.Bus, logger *slog.Logger) bool {
+	h, ok := st.(directoryHook)
+	if ok {
+		announce := announcer(bus, logger)
+		h.OnDirectoryChange(func(ctx context.Context) { announce(ctx, session.AllTopic) })
+	}
+	return ok
 }
 
 func (s *Server) openSessions(ctx context.Context) error {
-	st, err := OpenSessionStore(ctx, s.Config)
-	if err != nil {
-		return err
+	var st session.Store
+	if s.Config.Sessions.Store == "redis" {
+		rs, err := sessionredis.New(ctx, s.Config.Sessions.RedisURL)
+		if err != nil {
+			return fmt.Errorf("session store: %w", err)
+		}
+		s.closers = append(s.closers, rs)
+		st = rs
+		if s.Config.ForwardAuth.Cache {
+			if st, err = s.openBus(ctx, rs); err != nil {
+				return err
+			}
+		}
+	} else {
+		st = memory.New()
+		s.closers = append(s.closers, st)
 	}
-	s.closers = append(s.closers, st)
 	s.Registry = newRegistry()
 	u, _ := url.Parse(s.Config.BaseURL)
+	var err error
 	s.Sessions, err = session.NewManager(session.Options{
 		Store:           instrument(st, s.Registry),
 		HashKey:         s.Master.Derive("session cookie", 64),
@@ -101,18 +234,43 @@ func (s *Server) openSessions(ctx context.Context) error {
 		AbsoluteTimeout: s.Config.Sessions.AbsoluteTimeout.D(),
 		Now:             s.now,
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	if s.Memo != nil {
+		s.Memo.Key, s.Memo.Stable = s.Sessions.Key, s.Sessions.Stable
+	}
+	return nil
+}
+
+// openBus joins this node to the session bus, with forward auth's memo as
+// what it keeps coherent, and returns rs announcing its writes. The store
+// announces its directory writes on the same bus.
+func (s *Server) openBus(ctx context.Context, rs *sessionredis.Store) (session.Store, error) {
+	memo := &forwardauth.Memo{Now: s.now}
+	bus, err := rs.Bus(ctx, sessionredis.BusOptions{Handle: memo.Invalidate, Logger: s.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("session bus: %w", err)
+	}
+	s.closers = append(s.closers, bus)
+	if !announceDirectory(s.Store, bus, s.Logger) {
+		s.Logger.Warn("forward_auth.cache is off: the store cannot announce its writes")
+		return rs, nil
+	}
+	memo.Trusted = bus.Trusted
+	s.Bus, s.Memo = bus, memo
+	return session.Announcing(rs, announcer(bus, s.Logger)), nil
 }
 
 // RevokeSessions ends every session of the user in a shared (Redis) session
 // backend. With in-memory sessions there is nothing to reach from another
 // process; the server refuses a disabled or deleted user on the next request
 // because it re-reads the user from the store.
-func RevokeSessions(ctx context.Context, cfg *config.Config, userID int64) error {
+func RevokeSessions(ctx context.Context, cfg *config.Config, userID int64, logger *slog.Logger) error {
 	if cfg.Sessions.Store != "redis" {
 		return nil
 	}
-	st, err := OpenSessionStore(ctx, cfg)
+	st, err := OpenSessionStore(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ func (s *Server) mountForwardAuth(mux *http.ServeMux, render *web.Renderer) erro
 	for _, u := range cfg.Upstreams {
 		rules.Cover(u.Host)
 	}
-	h := &forwardauth.Handler{Store: s.Store, Current: s.Portal.Current, MFA: s.MFA, Rules: rules,
+	h := &forwardauth.Handler{Store: s.Store, Current: s.Portal.Current, MFA: s.MFA, Memo: s.Memo, Rules: rules,
 		Headers: cfg.Headers, BaseURL: s.Config.BaseURL, Render: render, Logger: s.Logger}
 	h.Mount(mux)
 	s.Portal.AllowReturn = h.AllowReturn

@@ -27,6 +27,7 @@ import (
 	"github.com/portcullis/portcullis/password"
 	"github.com/portcullis/portcullis/portal"
 	"github.com/portcullis/portcullis/session"
+	sessionredis "github.com/portcullis/portcullis/session/redis"
 	"github.com/portcullis/portcullis/store"
 )
 
@@ -57,6 +58,13 @@ type Server struct {
 	MFA      *mfa.Handler
 	// ForwardAuth answers the /auth/* endpoints.
 	ForwardAuth *forwardauth.Handler
+	// Bus announces writes to sessions and the directory to every node,
+	// and keeps this node's lease on its memo; nil without Redis sessions
+	// or with forward_auth.cache off.
+	Bus *sessionredis.Bus
+	// Memo is forward auth's copy of recently seen sessions; nil when Bus
+	// is.
+	Memo *forwardauth.Memo
 
 	handler http.Handler
 	closers []io.Closer

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"crypto/rand"
 	"io"
 	"log/slog"
 	"net/url"
@@ -54,4 +55,13 @@ func withPrefix(t testing.TB, redisURL, prefix string) string {
 	q.Set("prefix", prefix)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// RedisSessions keeps the node's sessions in the test Redis
+// (GATEWAY_TEST_REDIS_URL), under a key prefix of the test's own: the
+// forward-auth memo and its bus run as in production.
+func RedisSessions(t testing.TB) Option {
+	t.Helper()
+	u := withPrefix(t, RedisURL(t), "portcullis-test:"+strings.ToLower(rand.Text()[:10])+":")
+	return func(c *config.Config) { c.Sessions.Store, c.Sessions.RedisURL = "redis", u }
 }

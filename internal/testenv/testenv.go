@@ -24,6 +24,7 @@ import (
 
 	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/internal/server"
+	sessionredis "github.com/portcullis/portcullis/session/redis"
 	"github.com/portcullis/portcullis/store"
 	"github.com/portcullis/portcullis/web/webtest"
 )
@@ -87,8 +88,7 @@ func clusterConfig(t testing.TB, opts []Option) config.Config {
 	t.Helper()
 	cfg := Base(t)
 	cfg.Database = PostgresSchema(t)
-	cfg.Sessions.Store = "redis"
-	cfg.Sessions.RedisURL = withPrefix(t, RedisURL(t), "portcullis-test:"+strings.ToLower(rand.Text()[:10])+":")
+	RedisSessions(t)(&cfg)
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -169,6 +169,23 @@ func (n *Node) Stop(t testing.TB) {
 		t.Errorf("testenv: node stopped with %v", err)
 	}
 	n.Server.Close()
+}
+
+// WaitMemo waits until the node's forward-auth memo is trusted (trusted)
+// or not, for up to the bus's lease and five seconds more; it fails the
+// test if the node has no memo.
+func (n *Node) WaitMemo(t testing.TB, trusted bool) {
+	t.Helper()
+	if n.Server.Bus == nil {
+		t.Fatal("testenv: the node has no memo (Redis sessions and forward_auth.cache)")
+	}
+	deadline := time.Now().Add(sessionredis.DefaultLease + 5*time.Second)
+	for n.Server.Bus.Trusted() != trusted {
+		if time.Now().After(deadline) {
+			t.Fatalf("testenv: the node's memo is still trusted=%v", !trusted)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // Output is what the node printed on its standard output.

@@ -1,0 +1,125 @@
+package testenv_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/portcullis/portcullis/config"
+	"github.com/portcullis/portcullis/internal/testenv"
+	"github.com/portcullis/portcullis/store"
+)
+
+// memoRule protects app.test for the members of staff.
+func memoRule(c *config.Config) {
+	c.TrustedProxies = []string{"127.0.0.1"}
+	c.ForwardAuth.Rules = []config.Rule{{Host: "app.test", Policy: "one_factor", Groups: []string{"staff"}}}
+}
+
+// TestForwardAuthMemoAcrossNodes: each node of a cluster answers a
+// session it has just seen from memory, and a change made on the other
+// node (group membership, a group's name, disabling, revocation) holds on
+// the very next request, with no wait.
+func TestForwardAuthMemoAcrossNodes(t *testing.T) {
+	env := testenv.StartCluster(t, 2, memoRule)
+	a, b := env.Nodes[0], env.Nodes[1]
+	ctx := context.Background()
+	u := env.AddUser(t, "mia@example.com", "mia's long password")
+	staff := store.Group{Name: "staff"}
+	if err := a.Server.Store.CreateGroup(ctx, &staff); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Server.Store.AddMember(ctx, staff.ID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	c := testenv.NewClient(t)
+	wantRedirect(t, c.Login(a, "mia@example.com", "mia's long password"), "/")
+	nodes := []*testenv.Node{a, b}
+	ask := func(n *testenv.Node) int { return forwardAuth(c, n, "app.test", "/x").StatusCode }
+	for _, n := range nodes {
+		n.WaitMemo(t, true)
+		if got := ask(n); got != http.StatusOK {
+			t.Fatalf("%s: /auth/forward = %d, want 200", n.URL, got)
+		}
+		hits, _ := n.Server.Memo.Stats()
+		if got := ask(n); got != http.StatusOK {
+			t.Fatalf("%s: /auth/forward again = %d, want 200", n.URL, got)
+		}
+		if again, _ := n.Server.Memo.Stats(); again != hits+1 {
+			t.Fatalf("%s: the second request was not answered from memory (%d hits, then %d)", n.URL, hits, again)
+		}
+	}
+
+	setDisabled := func(n *testenv.Node, disabled bool) func() error {
+		return func() error {
+			got, err := n.Server.Store.User(ctx, u.ID)
+			if err != nil {
+				return err
+			}
+			got.Disabled = disabled
+			return n.Server.Store.UpdateUser(ctx, got)
+		}
+	}
+	steps := []struct {
+		what   string
+		change func() error
+		want   int
+	}{
+		{"removed from staff on B", func() error { return b.Server.Store.RemoveMember(ctx, staff.ID, u.ID) }, http.StatusForbidden},
+		{"added back on A", func() error { return a.Server.Store.AddMember(ctx, staff.ID, u.ID) }, http.StatusOK},
+		{"staff renamed on A", func() error { return a.Server.Store.RenameGroup(ctx, staff.ID, "people") }, http.StatusForbidden},
+		{"renamed back on B", func() error { return b.Server.Store.RenameGroup(ctx, staff.ID, "staff") }, http.StatusOK},
+		{"disabled on B", setDisabled(b, true), http.StatusFound},
+		{"enabled on A", setDisabled(a, false), http.StatusOK},
+		{"sessions revoked on A", func() error { _, err := a.Server.Sessions.RevokeUser(ctx, u.ID); return err }, http.StatusFound},
+	}
+	for _, st := range steps {
+		for _, n := range nodes { // each node holds its copy of the state before
+			ask(n)
+		}
+		if err := st.change(); err != nil {
+			t.Fatalf("%s: %v", st.what, err)
+		}
+		for _, n := range nodes {
+			if got := ask(n); got != st.want {
+				t.Errorf("%s: the next request on %s = %d, want %d", st.what, n.URL, got, st.want)
+			}
+		}
+	}
+}
+
+// TestForwardAuthMemoLogoutElsewhere: a logout on one node ends the
+// session on the other at once, though that node answered it from memory
+// a moment before.
+func TestForwardAuthMemoLogoutElsewhere(t *testing.T) {
+	env := testenv.StartCluster(t, 2, memoRule)
+	a, b := env.Nodes[0], env.Nodes[1]
+	ctx := context.Background()
+	u := env.AddUser(t, "noa@example.com", "noa's long password")
+	staff := store.Group{Name: "staff"}
+	if err := a.Server.Store.CreateGroup(ctx, &staff); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Server.Store.AddMember(ctx, staff.ID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	c := testenv.NewClient(t)
+	wantRedirect(t, c.Login(a, "noa@example.com", "noa's long password"), "/")
+	b.WaitMemo(t, true)
+	for range 2 {
+		if r := forwardAuth(c, b, "app.test", "/x"); r.StatusCode != http.StatusOK {
+			t.Fatalf("/auth/forward on B = %d", r.StatusCode)
+		}
+	}
+	// The logout clears the browser's cookie; a copy of it (another
+	// browser profile, a replay) still names the session.
+	replay := testenv.NewClient(t)
+	bURL, _ := url.Parse(b.URL)
+	replay.HTTP.Jar.SetCookies(bURL, c.Cookies(b))
+	confirm := c.Get(a.URL + "/logout")
+	wantStatus(t, c.PostForm(a.URL+"/logout", url.Values{"_csrf": {c.CSRF(confirm)}}), http.StatusOK)
+	if r := forwardAuth(replay, b, "app.test", "/x"); r.StatusCode != http.StatusFound {
+		t.Errorf("/auth/forward on B after logout on A = %d, want 302", r.StatusCode)
+	}
+}
