@@ -97,9 +97,7 @@ func (h *Handler) decide(r *http.Request, t Target) verdict {
 		return verdict{kind: deny, rule: rule, reason: "the rule denies"}
 	}
 	if rule.Policy == OneFactor && h.Memo != nil {
-		if key, ok := h.Memo.Key(r); ok {
-			return h.oneFactorMemo(r, rule, key)
-		}
+		return h.oneFactorMemo(r, rule)
 	}
 	s, u, refused := h.signedIn(r, rule)
 	if refused != nil {
@@ -147,11 +145,10 @@ func (h *Handler) signedIn(r *http.Request, rule Rule) (*session.Session, store.
 	return s, u, nil
 }
 
-// oneFactorMemo decides a one_factor rule for the session stored under key
-// from the memo, or reads the session, user and groups and keeps them
-// there.
-func (h *Handler) oneFactorMemo(r *http.Request, rule Rule, key string) verdict {
-	e, gen, ok := h.Memo.lookup(key)
+// oneFactorMemo decides a one_factor rule for the request's session from
+// the memo, or reads the session, user and groups and keeps them there.
+func (h *Handler) oneFactorMemo(r *http.Request, rule Rule) verdict {
+	e, gen, ok := h.Memo.lookup(r)
 	if ok {
 		return oneFactor(rule, e.user, e.groups)
 	}
@@ -164,7 +161,7 @@ func (h *Handler) oneFactorMemo(r *http.Request, rule Rule, key string) verdict 
 		return verdict{kind: unavailable, rule: rule, err: err}
 	}
 	names := groupNames(gs)
-	h.Memo.fill(gen, key, s, u, names)
+	h.Memo.fill(r, gen, s, u, names)
 	return oneFactor(rule, u, names)
 }
 

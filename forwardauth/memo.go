@@ -1,6 +1,7 @@
 package forwardauth
 
 import (
+	"crypto/sha256"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -27,10 +28,18 @@ const DefaultMemoSize = 100_000
 // holds the lease (Trusted) that proves it has heard every announcement.
 // A copy also ends at its session's next deadline or LastSeen write-back
 // (Manager.Stable) and after TTL. A Memo is safe for concurrent use.
+//
+// Copies are found by a SHA-256 digest of the session cookie's value: a
+// request whose first session cookie has the value a copy was made from
+// names the same session (Manager.FirstCookie), so a hit costs neither the
+// cookie's MAC nor the storage key's hash, and no cookie is kept.
 type Memo struct {
-	// Key returns the storage key of the request's session
-	// (session.Manager.Key).
-	Key func(r *http.Request) (string, bool)
+	// Key returns the storage key of the request's session and the cookie
+	// value it came from (session.Manager.Key).
+	Key func(r *http.Request) (key, cookie string, ok bool)
+	// Cookie returns the request's first session cookie, unchecked
+	// (session.Manager.FirstCookie).
+	Cookie func(r *http.Request) (string, bool)
 	// Stable returns until when Load would return the session unchanged
 	// (session.Manager.Stable).
 	Stable func(s *session.Session) time.Time
@@ -42,13 +51,18 @@ type Memo struct {
 
 	mu      sync.RWMutex
 	gen     uint64 // moves on with every invalidation
-	entries map[string]memoEntry
+	entries map[digest]memoEntry
+	byKey   map[string]digest // storage key → its copy
 
 	hits, misses atomic.Int64
 }
 
+// digest is the SHA-256 of a session cookie's value.
+type digest [sha256.Size]byte
+
 // memoEntry is the copy kept for one session.
 type memoEntry struct {
+	key    string // the session's storage key
 	user   store.User
 	groups []string
 	until  time.Time
@@ -65,11 +79,14 @@ func (m *Memo) now() time.Time {
 // and how many read the backends.
 func (m *Memo) Stats() (hits, misses int64) { return m.hits.Load(), m.misses.Load() }
 
-// lookup returns the copy for key if it may be used now, and otherwise the
-// generation a copy read from now on must be filled at.
-func (m *Memo) lookup(key string) (e memoEntry, gen uint64, ok bool) {
+// lookup returns the copy for r's session if it may be used now, and
+// otherwise the generation a copy read from now on must be filled at.
+func (m *Memo) lookup(r *http.Request) (e memoEntry, gen uint64, ok bool) {
+	cookie, found := m.Cookie(r)
 	m.mu.RLock()
-	e, ok = m.entries[key]
+	if found {
+		e, ok = m.entries[sha256.Sum256([]byte(cookie))]
+	}
 	gen = m.gen
 	m.mu.RUnlock()
 	if ok && m.now().Before(e.until) && m.Trusted() {
@@ -80,9 +97,15 @@ func (m *Memo) lookup(key string) (e memoEntry, gen uint64, ok bool) {
 	return memoEntry{}, gen, false
 }
 
-// fill keeps a copy of what was read for key since generation gen, unless
-// an invalidation came in between: the read may then predate the write.
-func (m *Memo) fill(gen uint64, key string, s *session.Session, u store.User, groups []string) {
+// fill keeps a copy of what was read for r's session since generation
+// gen, unless an invalidation came in between: the read may then predate
+// the write.
+func (m *Memo) fill(r *http.Request, gen uint64, s *session.Session, u store.User, groups []string) {
+	key, cookie, ok := m.Key(r)
+	if !ok {
+		return
+	}
+	d := sha256.Sum256([]byte(cookie))
 	ttl := m.TTL
 	if ttl <= 0 {
 		ttl = DefaultMemoTTL
@@ -101,15 +124,25 @@ func (m *Memo) fill(gen uint64, key string, s *session.Session, u store.User, gr
 		return
 	}
 	if m.entries == nil {
-		m.entries = map[string]memoEntry{}
+		m.entries, m.byKey = map[digest]memoEntry{}, map[string]digest{}
 	}
-	if _, ok := m.entries[key]; !ok && len(m.entries) >= size {
-		for k := range m.entries { // an arbitrary one: map order
-			delete(m.entries, k)
+	if old, ok := m.byKey[key]; ok {
+		delete(m.entries, old) // one copy per session, whichever cookie
+	}
+	if _, ok := m.entries[d]; !ok && len(m.entries) >= size {
+		for k, e := range m.entries { // an arbitrary one: map order
+			m.drop(k, e)
 			break
 		}
 	}
-	m.entries[key] = memoEntry{user: u, groups: groups, until: until}
+	m.entries[d] = memoEntry{key: key, user: u, groups: groups, until: until}
+	m.byKey[key] = d
+}
+
+// drop removes a copy; m.mu is held.
+func (m *Memo) drop(d digest, e memoEntry) {
+	delete(m.entries, d)
+	delete(m.byKey, e.key)
 }
 
 // Invalidate drops the copies a write announced on the session bus
@@ -124,12 +157,15 @@ func (m *Memo) Invalidate(topic string) {
 	switch {
 	case all:
 		clear(m.entries)
+		clear(m.byKey)
 	case key != "":
-		delete(m.entries, key)
+		if d, ok := m.byKey[key]; ok {
+			m.drop(d, m.entries[d])
+		}
 	default:
-		for k, e := range m.entries {
+		for d, e := range m.entries {
 			if e.user.ID == userID {
-				delete(m.entries, k)
+				m.drop(d, e)
 			}
 		}
 	}

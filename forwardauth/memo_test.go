@@ -1,7 +1,10 @@
 package forwardauth
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +24,22 @@ func newTestMemo(c *memoClock) *Memo {
 	c.now = time.Date(2030, 1, 1, 9, 0, 0, 0, time.UTC)
 	c.trusted = true
 	return &Memo{
+		// A cookie "c=V" names the session stored under "s:V", except
+		// that V and V+"-alias" both name "s:V".
+		Key: func(r *http.Request) (string, string, bool) {
+			k, err := r.Cookie("c")
+			if err != nil {
+				return "", "", false
+			}
+			return "s:" + strings.TrimSuffix(k.Value, "-alias"), k.Value, true
+		},
+		Cookie: func(r *http.Request) (string, bool) {
+			k, err := r.Cookie("c")
+			if err != nil {
+				return "", false
+			}
+			return k.Value, true
+		},
 		Now:     func() time.Time { return c.now },
 		Trusted: func() bool { return c.trusted },
 		Stable: func(*session.Session) time.Time {
@@ -32,40 +51,49 @@ func newTestMemo(c *memoClock) *Memo {
 	}
 }
 
-func (m *Memo) put(key string, userID int64, groups ...string) {
-	_, gen, _ := m.lookup(key)
-	m.fill(gen, key, &session.Session{}, store.User{ID: userID}, groups)
+// withCookie is a request with session cookie "c=value".
+func withCookie(value string) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "/auth/request", nil)
+	r.AddCookie(&http.Cookie{Name: "c", Value: value})
+	return r
 }
 
-func (m *Memo) has(key string) bool {
-	_, _, ok := m.lookup(key)
+// put fills the copy of the session the cookie value names.
+func (m *Memo) put(cookie string, userID int64, groups ...string) {
+	r := withCookie(cookie)
+	_, gen, _ := m.lookup(r)
+	m.fill(r, gen, &session.Session{}, store.User{ID: userID}, groups)
+}
+
+func (m *Memo) has(cookie string) bool {
+	_, _, ok := m.lookup(withCookie(cookie))
 	return ok
 }
 
 func TestMemoKeepsWhatItRead(t *testing.T) {
 	var c memoClock
 	m := newTestMemo(&c)
-	if m.has("s:a") {
+	if m.has("a") {
 		t.Fatal("an empty memo has a copy")
 	}
-	m.put("s:a", 1, "staff")
-	e, _, ok := m.lookup("s:a")
+	m.put("a", 1, "staff")
+	e, _, ok := m.lookup(withCookie("a"))
 	if !ok || e.user.ID != 1 || !slices.Equal(e.groups, []string{"staff"}) {
 		t.Fatalf("lookup = %+v, %v", e, ok)
 	}
 	c.trusted = false
-	if m.has("s:a") {
+	if m.has("a") {
 		t.Error("a copy was used without the bus's lease")
 	}
 	c.trusted = true
 	c.now = c.now.Add(DefaultMemoTTL)
-	if m.has("s:a") {
+	if m.has("a") {
 		t.Error("a copy outlived the memo's TTL")
 	}
 	c.stable = c.now.Add(time.Second)
-	m.put("s:a", 1)
+	m.put("a", 1)
 	c.now = c.now.Add(time.Second)
-	if m.has("s:a") {
+	if m.has("a") {
 		t.Error("a copy outlived its session's next write-back or deadline")
 	}
 	if hits, misses := m.Stats(); hits != 1 || misses != 6 {
@@ -78,10 +106,11 @@ func TestMemoKeepsWhatItRead(t *testing.T) {
 func TestMemoFillAfterInvalidation(t *testing.T) {
 	var c memoClock
 	m := newTestMemo(&c)
-	_, gen, _ := m.lookup("s:a")
+	r := withCookie("a")
+	_, gen, _ := m.lookup(r)
 	m.Invalidate(session.RecordTopic("s:other"))
-	m.fill(gen, "s:a", &session.Session{}, store.User{ID: 1}, nil)
-	if m.has("s:a") {
+	m.fill(r, gen, &session.Session{}, store.User{ID: 1}, nil)
+	if m.has("a") {
 		t.Error("a read older than an invalidation was kept")
 	}
 }
@@ -90,9 +119,9 @@ func TestMemoInvalidate(t *testing.T) {
 	var c memoClock
 	m := newTestMemo(&c)
 	fill := func() {
-		m.put("s:a", 1)
-		m.put("s:b", 1)
-		m.put("s:c", 2)
+		m.put("a", 1)
+		m.put("b", 1)
+		m.put("c", 2)
 	}
 	for _, tc := range []struct {
 		topic string
@@ -107,9 +136,9 @@ func TestMemoInvalidate(t *testing.T) {
 		fill()
 		m.Invalidate(tc.topic)
 		var kept []string
-		for _, k := range []string{"s:a", "s:b", "s:c"} {
+		for _, k := range []string{"a", "b", "c"} {
 			if m.has(k) {
-				kept = append(kept, k)
+				kept = append(kept, "s:"+k)
 			}
 		}
 		if !slices.Equal(kept, tc.kept) {
@@ -122,17 +151,36 @@ func TestMemoSize(t *testing.T) {
 	var c memoClock
 	m := newTestMemo(&c)
 	m.Size = 2
-	for _, k := range []string{"s:a", "s:b", "s:c"} {
+	for _, k := range []string{"a", "b", "c"} {
 		m.put(k, 1)
 	}
-	if n := len(m.entries); n != 2 {
-		t.Fatalf("memo of size 2 holds %d copies", n)
+	if n, k := len(m.entries), len(m.byKey); n != 2 || k != 2 {
+		t.Fatalf("memo of size 2 holds %d copies, %d keys", n, k)
 	}
-	if !m.has("s:c") {
+	if !m.has("c") {
 		t.Error("the newest copy was not kept")
 	}
-	m.put("s:c", 1) // replacing a copy evicts nothing
+	m.put("c", 1) // replacing a copy evicts nothing
 	if n := len(m.entries); n != 2 {
 		t.Errorf("replacing a copy left %d", n)
+	}
+}
+
+// TestMemoOneCopyPerSession: a session reached through another cookie
+// value keeps one copy, and invalidating the session drops it.
+func TestMemoOneCopyPerSession(t *testing.T) {
+	var c memoClock
+	m := newTestMemo(&c)
+	m.put("a", 1)
+	m.put("a-alias", 1)
+	if m.has("a") || !m.has("a-alias") || len(m.entries) != 1 {
+		t.Fatalf("two cookies of one session: a %v, alias %v, %d copies", m.has("a"), m.has("a-alias"), len(m.entries))
+	}
+	m.Invalidate(session.RecordTopic("s:a"))
+	if m.has("a-alias") || len(m.byKey) != 0 {
+		t.Error("invalidating the session left its copy")
+	}
+	if m.has("") || m.has("unknown") {
+		t.Error("a cookie never seen found a copy")
 	}
 }

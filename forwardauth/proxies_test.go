@@ -188,8 +188,9 @@ func TestSessionBackendDown(t *testing.T) {
 				t.Fatalf("with Redis up, /admin/users = %d, want 403 (signed in, not in admins)", r.StatusCode)
 			}
 			rds.Stop()
-			// A closed connection ends the memo's lease at once; a
-			// silent one, within the lease (session/redis DefaultLease).
+			// A closed connection ends the memo's lease as soon as the
+			// node sees it close; a silent one, within the lease
+			// (session/redis DefaultLease).
 			st.node.WaitMemo(t, false)
 			for _, path := range []string{"/admin/users", "/dashboard"} {
 				if r := c.Get(appURL + path); r.StatusCode != p.down {

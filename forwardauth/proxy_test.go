@@ -514,6 +514,7 @@ func TestProxySessionBackendDownAnswers503(t *testing.T) {
 	proxyWant(t, c.Do(proxyRequest(t, node, http.MethodGet, "/x", nil)), http.StatusOK)
 
 	rds.Stop()
+	node.WaitMemo(t, false) // as soon as the node sees the connection close
 	for _, method := range []string{http.MethodGet, http.MethodPost} {
 		r := c.Do(proxyRequest(t, node, method, "/x", nil))
 		proxyWant(t, r, http.StatusServiceUnavailable)

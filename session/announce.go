@@ -70,22 +70,39 @@ func (a *announcing) DeleteUser(ctx context.Context, userID int64) (int, error) 
 }
 
 // Key returns the storage key of the record r's session cookie names, the
-// same one Load would read, without reading it; ok is false when r carries
-// no valid cookie. A copy kept under this key stands for the session.
-func (m *Manager) Key(r *http.Request) (key string, ok bool) {
-	t, ok := m.readCookie(r)
-	if !ok {
+// same one Load would read, without reading it, and the value of the
+// cookie it came from; ok is false when r carries no valid cookie. A copy
+// kept under this key stands for the session.
+func (m *Manager) Key(r *http.Request) (key, cookie string, ok bool) {
+	for _, c := range r.CookiesNamed(m.name) {
+		if t, ok := m.decodeCookie(c.Value); ok {
+			return t.storageKey(), c.Value, true
+		}
+	}
+	return "", "", false
+}
+
+// FirstCookie returns the value of the first session cookie r carries,
+// unchecked. If Key returned that value before, the request names the
+// same record: Key picks the first valid cookie, and the value was valid.
+// Checking the value again could only find it expired, and the cookie
+// outlives the session's absolute deadline (Stable).
+func (m *Manager) FirstCookie(r *http.Request) (string, bool) {
+	c, err := r.Cookie(m.name)
+	if err != nil {
 		return "", false
 	}
-	return t.storageKey(), true
+	return c.Value, true
 }
 
 // Stable returns until when Load would return s as it is without writing:
 // the earlier of its deadlines and its next LastSeen write-back. A copy of
-// s may stand in for Load until then, as long as no write intervenes.
+// s may stand in for Load until then, as long as no write intervenes. The
+// absolute deadline is taken from CreatedAt rounded down to the second,
+// as the cookie's own timestamp is, so that the cookie is still valid too.
 func (m *Manager) Stable(s *Session) time.Time {
-	until := s.LastSeen.Add(m.touchEvery)
-	if end := m.deadline(s); end.Before(until) {
+	until := s.LastSeen.Add(min(m.touchEvery, m.idle))
+	if end := s.CreatedAt.Truncate(time.Second).Add(m.absolute); end.Before(until) {
 		until = end
 	}
 	return until

@@ -80,20 +80,31 @@ func TestAnnouncing(t *testing.T) {
 func TestKeyAndStable(t *testing.T) {
 	h := newHarness(t, func(o *session.Options) { o.IdleTimeout, o.AbsoluteTimeout = 3*time.Hour, 2*time.Hour })
 	c := h.login(alice())
-	key, ok := h.m.Key(request(c))
-	if !ok {
-		t.Fatal("Key found no session in a valid cookie")
+	key, cookie, ok := h.m.Key(request(c))
+	if !ok || cookie != c.Value {
+		t.Fatalf("Key = %q, %v from a valid cookie", cookie, ok)
 	}
 	if _, written := h.store.written[key]; !written {
 		t.Errorf("Key %q is not the key the session was stored under", key)
 	}
-	if _, ok := h.m.Key(request()); ok {
+	if _, _, ok := h.m.Key(request()); ok {
 		t.Error("Key found a session without a cookie")
 	}
 	forged := *c
 	forged.Value = flip(c.Value)
-	if _, ok := h.m.Key(request(&forged)); ok {
+	if _, _, ok := h.m.Key(request(&forged)); ok {
 		t.Error("Key accepted a forged cookie")
+	}
+	// With a forged cookie first, Key names the valid one, as Load would;
+	// FirstCookie names the first, unchecked.
+	if _, cookie, _ := h.m.Key(request(&forged, c)); cookie != c.Value {
+		t.Error("Key did not skip a forged cookie")
+	}
+	if first, ok := h.m.FirstCookie(request(&forged, c)); !ok || first != forged.Value {
+		t.Errorf("FirstCookie = %q, %v", first, ok)
+	}
+	if _, ok := h.m.FirstCookie(request()); ok {
+		t.Error("FirstCookie found a cookie in a request without one")
 	}
 
 	s := h.mustLoad(c)
@@ -105,5 +116,11 @@ func TestKeyAndStable(t *testing.T) {
 	s = h.mustLoad(c)
 	if got, want := h.m.Stable(s), testStart.Add(2*time.Hour); !got.Equal(want) {
 		t.Errorf("Stable = %v, want the absolute deadline %v", got, want)
+	}
+	// The cookie's timestamp is in whole seconds: it expires up to a
+	// second before a session created within that second.
+	s.CreatedAt = testStart.Add(700 * time.Millisecond)
+	if got, want := h.m.Stable(s), testStart.Add(2*time.Hour); !got.Equal(want) {
+		t.Errorf("Stable = %v, want %v, when the cookie expires", got, want)
 	}
 }

@@ -24,15 +24,20 @@ func newCodec(hashKey []byte, maxAge int) *securecookie.SecureCookie {
 // name (a parent-domain cookie beside a host-only one).
 func (m *Manager) readCookie(r *http.Request) (ticket, bool) {
 	for _, c := range r.CookiesNamed(m.name) {
-		var raw []byte
-		if err := m.codec.Decode(m.name, c.Value, &raw); err != nil {
-			continue
-		}
-		if t, ok := parseTicket(string(raw)); ok {
+		if t, ok := m.decodeCookie(c.Value); ok {
 			return t, true
 		}
 	}
 	return ticket{}, false
+}
+
+// decodeCookie checks a session cookie's value and returns its ticket.
+func (m *Manager) decodeCookie(value string) (ticket, bool) {
+	var raw []byte
+	if err := m.codec.Decode(m.name, value, &raw); err != nil {
+		return ticket{}, false
+	}
+	return parseTicket(string(raw))
 }
 
 // HasCookie reports whether r carries a session cookie at all, valid or

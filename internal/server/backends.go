@@ -238,7 +238,7 @@ func (s *Server) openSessions(ctx context.Context) error {
 		return err
 	}
 	if s.Memo != nil {
-		s.Memo.Key, s.Memo.Stable = s.Sessions.Key, s.Sessions.Stable
+		s.Memo.Key, s.Memo.Cookie, s.Memo.Stable = s.Sessions.Key, s.Sessions.FirstCookie, s.Sessions.Stable
 	}
 	return nil
 }
