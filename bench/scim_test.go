@@ -66,6 +66,7 @@ var scimBackends = []*scimBackend{
 // it runs, and removes the SCIM directories after every test and benchmark.
 func TestMain(m *testing.M) {
 	server.TuneRuntime()
+	bench.Child(loadChecks) // a load generator's child process runs its job and exits here
 	code := m.Run()
 	for _, be := range scimBackends {
 		if be.fx != nil {

@@ -79,6 +79,16 @@
 //     MKCOL…) are judged by the rules; anything that is not a method token
 //     answers 400.
 //   - Answers carry Cache-Control: no-store, so no proxy caches a decision.
+//     A 200 answer to a proxy's check (RequestPath, ForwardPath,
+//     EnvoyPrefix: IsCheck) carries none of the browser security headers
+//     (CSP, X-Frame-Options…), since a proxy reads it and copies only the
+//     identity headers onto the request to the app; every other answer,
+//     which the proxy may pass to the browser, carries them. A 200 is then
+//     a third of the bytes, and a fifth cheaper to write.
+//   - The access log records a check answered 200 at debug level, not
+//     info: the proxy asks on every request of every app and logs them
+//     itself. Refusals and sign-in redirects stay at info, and this
+//     package logs why at info (a denial, a password to change).
 //
 // forwardauth is layer 2: it imports policy, config, web, session and
 // store; it meets the MFA pipeline through the MFA interface it declares.

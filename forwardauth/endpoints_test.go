@@ -80,6 +80,14 @@ func TestDecisions(t *testing.T) {
 		if r.Header.Get("Cache-Control") != "no-store" {
 			t.Errorf("%s: Cache-Control %q", tc.name, r.Header.Get("Cache-Control"))
 		}
+		// Only the proxy reads a 200; any other answer may reach the
+		// browser, with the security headers.
+		if csp := r.Header.Get("Content-Security-Policy") != ""; csp != (r.StatusCode != http.StatusOK) {
+			t.Errorf("%s: %d answer with Content-Security-Policy %v", tc.name, r.StatusCode, csp)
+		}
+	}
+	if r := ask(c, node, "/auth/start?rd="+url.QueryEscape("https://app.test/x"), nil); r.Header.Get("Content-Security-Policy") == "" {
+		t.Errorf("/auth/start (%d), a browser's page, without Content-Security-Policy", r.StatusCode)
 	}
 
 	r := ask(c, node, "/auth/request", nginx("https://app.test/x"))

@@ -24,6 +24,14 @@ const (
 	StartPath   = "/auth/start"   // the browser's way in: sign in and step up for ?rd=URL
 )
 
+// IsCheck reports whether path is one of the endpoints a reverse proxy
+// asks (RequestPath, ForwardPath, EnvoyPrefix): their 200 answers go to the
+// proxy alone, never to a browser, and carry no browser security headers
+// (web.SecurityHeadersUnlessOK).
+func IsCheck(path string) bool {
+	return path == RequestPath || path == ForwardPath || path == EnvoyPrefix || strings.HasPrefix(path, EnvoyPrefix+"/")
+}
+
 // MFA is what forward-auth needs of the step-up pipeline (mfa.Handler).
 type MFA interface {
 	Decide(ctx context.Context, u store.User, s *session.Session, req policy.Requirement) (policy.Decision, policy.Subject, error)

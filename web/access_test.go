@@ -2,10 +2,13 @@ package web
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/portcullis/portcullis/web/webtest"
 )
 
 func TestAccessLog(t *testing.T) {
@@ -50,5 +53,31 @@ func TestAccessLogDefaultStatus(t *testing.T) {
 	json.Unmarshal([]byte(logs.String()), &line)
 	if line["status"] != 200.0 {
 		t.Fatalf("status = %v, want 200 for a handler that wrote nothing", line["status"])
+	}
+}
+
+// TestAccessLogExcept: a routine request is logged at debug level, and not
+// at all at info; the others as before.
+func TestAccessLogExcept(t *testing.T) {
+	routine := func(r *http.Request, status int) bool { return r.URL.Path == "/check" && status == http.StatusOK }
+	status := http.StatusOK
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(status) })
+	var logs webtest.LogBuffer
+	info := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	serve(AccessLogExcept(info, routine)(h), httptest.NewRequest("GET", "/check", nil))
+	if logs.String() != "" {
+		t.Errorf("a routine request was logged at info: %s", logs.String())
+	}
+	serve(AccessLogExcept(info, routine)(h), httptest.NewRequest("GET", "/other", nil))
+	status = http.StatusForbidden
+	serve(AccessLogExcept(info, routine)(h), httptest.NewRequest("GET", "/check", nil))
+	if n := strings.Count(logs.String(), `"level":"INFO"`); n != 2 {
+		t.Errorf("%d lines at info, want 2 (another path, a refused check):\n%s", n, logs.String())
+	}
+	debug, debugLogs := testLogger()
+	status = http.StatusOK
+	serve(AccessLogExcept(debug, routine)(h), httptest.NewRequest("GET", "/check", nil))
+	if !strings.Contains(debugLogs.String(), `"level":"DEBUG"`) || !strings.Contains(debugLogs.String(), `"path":"/check"`) {
+		t.Errorf("a routine request at debug level: %s", debugLogs.String())
 	}
 }

@@ -50,7 +50,14 @@
 // defeat the Origin check of older browsers; strict-origin-when-cross-origin
 // still never sends a path or query (a SAMLRequest, a return URL) to another
 // origin. HSTS is sent only when the base URL is https, and without
-// includeSubDomains, which is the operator's call for their domain.
+// includeSubDomains, which is the operator's call for their domain. The
+// answers to a reverse proxy's forward-auth check get the headers unless
+// they are 200 ([SecurityHeadersUnlessOK]): a proxy keeps a 200 to itself,
+// and passes any other answer to the browser.
+//
+// Access log: one line per request at info level, except what the server
+// deems routine ([AccessLogExcept]): forward-auth checks answered 200, at
+// debug level.
 //
 // Client IP: forwarded headers are believed only from a configured trusted
 // proxy. X-Forwarded-For is read from the right, skipping trusted addresses;

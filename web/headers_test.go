@@ -105,3 +105,29 @@ func TestAllowFormActionRejectsNonOrigins(t *testing.T) {
 		}
 	}
 }
+
+// TestSecurityHeadersUnlessOK: an answer to a proxy's check gets the
+// headers unless it is a 200, however the status is written.
+func TestSecurityHeadersUnlessOK(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		write func(http.ResponseWriter)
+		want  bool
+	}{
+		{"200", func(w http.ResponseWriter) { w.WriteHeader(http.StatusOK) }, false},
+		{"body without a status", func(w http.ResponseWriter) { w.Write([]byte("ok")) }, false},
+		{"nothing written", func(http.ResponseWriter) {}, false},
+		{"302", func(w http.ResponseWriter) { w.WriteHeader(http.StatusFound) }, true},
+		{"401", func(w http.ResponseWriter) { w.WriteHeader(http.StatusUnauthorized) }, true},
+		{"403 then a body", func(w http.ResponseWriter) { w.WriteHeader(http.StatusForbidden); w.Write([]byte("no")) }, true},
+		{"503 by http.Error", func(w http.ResponseWriter) { http.Error(w, "down", http.StatusServiceUnavailable) }, true},
+	} {
+		h := SecurityHeadersUnlessOK(HeaderOptions{HSTS: true})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { tc.write(w) }))
+		got := serve(h, httptest.NewRequest("GET", "/auth/request", nil)).Header()
+		for _, k := range []string{"Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Strict-Transport-Security"} {
+			if has := got.Get(k) != ""; has != tc.want {
+				t.Errorf("%s: %s present %v, want %v", tc.name, k, has, tc.want)
+			}
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/portcullis/portcullis/forwardauth"
 	"github.com/portcullis/portcullis/idp"
 	"github.com/portcullis/portcullis/portal"
 	"github.com/portcullis/portcullis/session"
@@ -62,7 +63,13 @@ func (s *Server) mount(ctx context.Context) error {
 	headers := web.SecurityHeaders(web.HeaderOptions{HSTS: secure})
 	bounded := web.Chain(mux, headers, web.LimitBody(cfg.MaxBodyBytes), metrics.Middleware)
 	own := web.Chain(mux, headers, metrics.Middleware)
+	checks := web.Chain(mux, web.SecurityHeadersUnlessOK(web.HeaderOptions{HSTS: secure}),
+		web.LimitBody(cfg.MaxBodyBytes), metrics.Middleware)
 	site := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if forwardauth.IsCheck(r.URL.Path) {
+			checks.ServeHTTP(w, r)
+			return
+		}
 		if ownBodyLimit(r) {
 			own.ServeHTTP(w, r)
 			return
@@ -76,7 +83,9 @@ func (s *Server) mount(ctx context.Context) error {
 	s.handler = web.Chain(front,
 		web.AssignRequestID,
 		web.Recover(s.Logger, render),
-		web.AccessLog(s.Logger),
+		web.AccessLogExcept(s.Logger, func(r *http.Request, status int) bool {
+			return status == http.StatusOK && forwardauth.IsCheck(r.URL.Path)
+		}),
 		web.ResolveClientIP(proxies),
 	)
 	return nil
