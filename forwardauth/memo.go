@@ -52,7 +52,8 @@ type Memo struct {
 	mu      sync.RWMutex
 	gen     uint64 // moves on with every invalidation
 	entries map[digest]memoEntry
-	byKey   map[string]digest // storage key → its copy
+	byKey   map[string]digest         // storage key → its copy
+	byUser  map[int64]map[digest]bool // user → the copies of their sessions
 
 	hits, misses atomic.Int64
 }
@@ -124,33 +125,48 @@ func (m *Memo) fill(r *http.Request, gen uint64, s *session.Session, u store.Use
 		return
 	}
 	if m.entries == nil {
-		m.entries, m.byKey = map[digest]memoEntry{}, map[string]digest{}
+		m.entries, m.byKey, m.byUser = map[digest]memoEntry{}, map[string]digest{}, map[int64]map[digest]bool{}
 	}
 	if old, ok := m.byKey[key]; ok {
-		delete(m.entries, old) // one copy per session, whichever cookie
+		m.drop(old) // one copy per session, whichever cookie
 	}
-	if _, ok := m.entries[d]; !ok && len(m.entries) >= size {
-		for k, e := range m.entries { // an arbitrary one: map order
-			m.drop(k, e)
+	m.drop(d) // the same cookie refilled, perhaps for another user now
+	if len(m.entries) >= size {
+		for k := range m.entries { // an arbitrary one: map order
+			m.drop(k)
 			break
 		}
 	}
 	m.entries[d] = memoEntry{key: key, user: u, groups: groups, until: until}
 	m.byKey[key] = d
+	if m.byUser[u.ID] == nil {
+		m.byUser[u.ID] = map[digest]bool{}
+	}
+	m.byUser[u.ID][d] = true
 }
 
-// drop removes a copy; m.mu is held.
-func (m *Memo) drop(d digest, e memoEntry) {
+// drop removes a copy and its index entries; m.mu is held.
+func (m *Memo) drop(d digest) {
+	e, ok := m.entries[d]
+	if !ok {
+		return
+	}
 	delete(m.entries, d)
 	delete(m.byKey, e.key)
+	if copies := m.byUser[e.user.ID]; copies != nil {
+		delete(copies, d)
+		if len(copies) == 0 {
+			delete(m.byUser, e.user.ID)
+		}
+	}
 }
 
 // Invalidate drops the copies a write announced on the session bus
-// touched: a session's (session.RecordTopic), a user's (UserTopic), or all
-// (AllTopic, the directory). Any invalidation also fails every fill that
-// started before it.
+// touched: a session's (session.RecordTopic), some users' (UserTopic: their
+// sessions, or what the directory says of them), or all (AllTopic: a group
+// changed). Any invalidation also fails every fill that started before it.
 func (m *Memo) Invalidate(topic string) {
-	key, userID, all := session.ParseTopic(topic)
+	key, users, all := session.ParseTopic(topic)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.gen++
@@ -158,14 +174,15 @@ func (m *Memo) Invalidate(topic string) {
 	case all:
 		clear(m.entries)
 		clear(m.byKey)
+		clear(m.byUser)
 	case key != "":
 		if d, ok := m.byKey[key]; ok {
-			m.drop(d, m.entries[d])
+			m.drop(d)
 		}
 	default:
-		for d, e := range m.entries {
-			if e.user.ID == userID {
-				m.drop(d, e)
+		for _, id := range users {
+			for d := range m.byUser[id] {
+				m.drop(d)
 			}
 		}
 	}

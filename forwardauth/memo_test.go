@@ -130,6 +130,8 @@ func TestMemoInvalidate(t *testing.T) {
 		{session.RecordTopic("s:a"), []string{"s:b", "s:c"}},
 		{session.UserTopic(1), []string{"s:c"}},
 		{session.UserTopic(3), []string{"s:a", "s:b", "s:c"}},
+		{session.UserTopic(2, 3), []string{"s:a", "s:b"}},
+		{session.UserTopic(1, 2), nil},
 		{session.AllTopic, nil},
 		{"z:unknown", nil},
 	} {
@@ -154,8 +156,8 @@ func TestMemoSize(t *testing.T) {
 	for _, k := range []string{"a", "b", "c"} {
 		m.put(k, 1)
 	}
-	if n, k := len(m.entries), len(m.byKey); n != 2 || k != 2 {
-		t.Fatalf("memo of size 2 holds %d copies, %d keys", n, k)
+	if n, k, u := len(m.entries), len(m.byKey), len(m.byUser[1]); n != 2 || k != 2 || u != 2 {
+		t.Fatalf("memo of size 2 holds %d copies, %d keys, %d for the user", n, k, u)
 	}
 	if !m.has("c") {
 		t.Error("the newest copy was not kept")
@@ -177,8 +179,19 @@ func TestMemoOneCopyPerSession(t *testing.T) {
 		t.Fatalf("two cookies of one session: a %v, alias %v, %d copies", m.has("a"), m.has("a-alias"), len(m.entries))
 	}
 	m.Invalidate(session.RecordTopic("s:a"))
-	if m.has("a-alias") || len(m.byKey) != 0 {
-		t.Error("invalidating the session left its copy")
+	if m.has("a-alias") || len(m.byKey) != 0 || len(m.byUser) != 0 {
+		t.Error("invalidating the session left its copy or an index entry")
+	}
+	// A cookie refilled for another user moves to that user's index.
+	m.put("a", 1)
+	m.put("a", 2)
+	m.Invalidate(session.UserTopic(1))
+	if !m.has("a") {
+		t.Error("invalidating the former user dropped the new copy")
+	}
+	m.Invalidate(session.UserTopic(2))
+	if m.has("a") || len(m.entries)+len(m.byKey)+len(m.byUser) != 0 {
+		t.Error("invalidating the user left their copy or an index entry")
 	}
 	if m.has("") || m.has("unknown") {
 		t.Error("a cookie never seen found a copy")

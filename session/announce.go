@@ -10,28 +10,51 @@ import (
 
 // Topics name what a write changed, for the nodes that keep copies of
 // sessions and users in memory (forward auth's memo): a record, every
-// record of a user, or everything (the directory changed).
+// record and copy of some users, or everything (AllTopic: groups changed).
 const AllTopic = "*"
+
+// maxTopicUsers is the most users a topic names; a write that changed
+// more announces AllTopic.
+const maxTopicUsers = 100
 
 // RecordTopic is the topic of a write to the record stored under key.
 func RecordTopic(key string) string { return "k:" + key }
 
-// UserTopic is the topic of a write to every record of a user.
-func UserTopic(userID int64) string { return "u:" + strconv.FormatInt(userID, 10) }
+// UserTopic is the topic of a write to users: their records, or what the
+// directory says of them (the user, their memberships). With no user, or
+// more than a hundred, it is AllTopic.
+func UserTopic(userIDs ...int64) string {
+	if len(userIDs) == 0 || len(userIDs) > maxTopicUsers {
+		return AllTopic
+	}
+	b := []byte("u:")
+	for i, id := range userIDs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(b)
+}
 
-// ParseTopic splits a topic into the record key or user it names; all is
+// ParseTopic splits a topic into the record key or users it names; all is
 // true for AllTopic and for any topic it does not know, so that a node
 // running an older release drops everything rather than nothing.
-func ParseTopic(topic string) (key string, userID int64, all bool) {
+func ParseTopic(topic string) (key string, userIDs []int64, all bool) {
 	if k, ok := strings.CutPrefix(topic, "k:"); ok && k != "" {
-		return k, 0, false
+		return k, nil, false
 	}
-	if u, ok := strings.CutPrefix(topic, "u:"); ok {
-		if id, err := strconv.ParseInt(u, 10, 64); err == nil {
-			return "", id, false
+	if list, ok := strings.CutPrefix(topic, "u:"); ok {
+		for part := range strings.SplitSeq(list, ",") {
+			id, err := strconv.ParseInt(part, 10, 64)
+			if err != nil {
+				return "", nil, true
+			}
+			userIDs = append(userIDs, id)
 		}
+		return "", userIDs, false
 	}
-	return "", 0, true
+	return "", nil, true
 }
 
 // Announcing returns st, telling announce about each write once it is done:

@@ -12,22 +12,27 @@ import (
 )
 
 func TestParseTopic(t *testing.T) {
+	many := make([]int64, 101)
 	for _, tc := range []struct {
 		topic string
 		key   string
-		user  int64
+		users []int64
 		all   bool
 	}{
-		{session.RecordTopic("s:ab12"), "s:ab12", 0, false},
-		{session.UserTopic(42), "", 42, false},
-		{session.AllTopic, "", 0, true},
-		{"k:", "", 0, true},          // no key: drop everything
-		{"u:forty", "", 0, true},     // no user ID
-		{"x:something", "", 0, true}, // a topic of a later release
+		{session.RecordTopic("s:ab12"), "s:ab12", nil, false},
+		{session.UserTopic(42), "", []int64{42}, false},
+		{session.UserTopic(1, 2, 3), "", []int64{1, 2, 3}, false},
+		{session.UserTopic(), "", nil, true},        // no user: anything changed
+		{session.UserTopic(many...), "", nil, true}, // too many to name
+		{session.AllTopic, "", nil, true},
+		{"k:", "", nil, true},          // no key: drop everything
+		{"u:forty", "", nil, true},     // no user ID
+		{"u:1,,2", "", nil, true},      // a malformed list
+		{"x:something", "", nil, true}, // a topic of a later release
 	} {
-		key, user, all := session.ParseTopic(tc.topic)
-		if key != tc.key || user != tc.user || all != tc.all {
-			t.Errorf("ParseTopic(%q) = %q, %d, %v; want %q, %d, %v", tc.topic, key, user, all, tc.key, tc.user, tc.all)
+		key, users, all := session.ParseTopic(tc.topic)
+		if key != tc.key || !slices.Equal(users, tc.users) || all != tc.all {
+			t.Errorf("ParseTopic(%q) = %q, %v, %v; want %q, %v, %v", tc.topic, key, users, all, tc.key, tc.users, tc.all)
 		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/portcullis/portcullis/store"
 	"github.com/portcullis/portcullis/store/postgres"
 	"github.com/portcullis/portcullis/store/sqlite"
+	"github.com/portcullis/portcullis/store/sqlstore"
 )
 
 // openKeys loads the master secret. The signing keys live in the store
@@ -88,7 +89,7 @@ func OpenAdminStore(ctx context.Context, cfg *config.Config, logger *slog.Logger
 		once     sync.Once
 		sessions *busStore
 	)
-	h.OnDirectoryChange(func(ctx context.Context) {
+	h.OnDirectoryChange(func(ctx context.Context, users []int64) {
 		once.Do(func() {
 			st, err := OpenSessionStore(ctx, cfg, logger)
 			if err != nil {
@@ -98,7 +99,7 @@ func OpenAdminStore(ctx context.Context, cfg *config.Config, logger *slog.Logger
 			sessions = st.(*busStore) // Redis with the cache on: always a busStore
 		})
 		if sessions != nil {
-			sessions.announce(ctx, session.AllTopic)
+			sessions.announce(ctx, session.UserTopic(users...))
 		}
 	})
 	h.OnClose(func() {
@@ -177,7 +178,7 @@ func topicKind(topic string) string {
 	key, _, all := session.ParseTopic(topic)
 	switch {
 	case all:
-		return "directory"
+		return "groups"
 	case key != "":
 		return "session"
 	default:
@@ -188,8 +189,10 @@ func topicKind(topic string) string {
 // directoryHook is what a store offers to announce its writes to the
 // directory (sqlstore.DB).
 type directoryHook interface {
-	OnDirectoryChange(fn func(ctx context.Context))
+	OnDirectoryChange(fn func(ctx context.Context, users []int64))
 }
+
+var _ directoryHook = (*sqlstore.DB)(nil)
 
 // announceDirectory has st announce on bus every write to users, groups
 // and memberships. A store without the hook gets none, so the memo is
@@ -198,7 +201,7 @@ func announceDirectory(st store.Store, bus *sessionredis.Bus, logger *slog.Logge
 	h, ok := st.(directoryHook)
 	if ok {
 		announce := announcer(bus, logger)
-		h.OnDirectoryChange(func(ctx context.Context) { announce(ctx, session.AllTopic) })
+		h.OnDirectoryChange(func(ctx context.Context, users []int64) { announce(ctx, session.UserTopic(users...)) })
 	}
 	return ok
 }

@@ -51,6 +51,23 @@ func TestForwardAuthMemoAcrossNodes(t *testing.T) {
 		}
 	}
 
+	// A change to another user (here, their sign-in) leaves this
+	// session's copies alone.
+	other := env.AddUser(t, "ola@example.com", "ola's long password")
+	wantRedirect(t, testenv.NewClient(t).Login(b, "ola@example.com", "ola's long password"), "/")
+	if err := b.Server.Store.AddMember(ctx, staff.ID, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		hits, _ := n.Server.Memo.Stats()
+		if got := ask(n); got != http.StatusOK {
+			t.Fatalf("%s: /auth/forward = %d after another user changed", n.URL, got)
+		}
+		if again, _ := n.Server.Memo.Stats(); again != hits+1 {
+			t.Errorf("%s: another user's sign-in dropped this session's copy", n.URL)
+		}
+	}
+
 	setDisabled := func(n *testenv.Node, disabled bool) func() error {
 		return func() error {
 			got, err := n.Server.Store.User(ctx, u.ID)

@@ -17,12 +17,12 @@ type querier interface {
 // through which writes of several statements get a transaction of their own;
 // a conn inside InTx has none, as it is already in one.
 type conn struct {
-	q      querier
-	flavor *Flavor
-	owner  *DB
-	stmts  *stmtCache // nil when the flavor caches none
-	tx     *sql.Tx    // the transaction of a conn inside InTx
-	dirty  bool       // inside InTx: the directory changed (directoryChanged)
+	q       querier
+	flavor  *Flavor
+	owner   *DB
+	stmts   *stmtCache // nil when the flavor caches none
+	tx      *sql.Tx    // the transaction of a conn inside InTx
+	changed dirChange  // inside InTx: what it changed in the directory
 }
 
 func (c *conn) isTx() bool { return c.owner == nil }

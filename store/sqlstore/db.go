@@ -39,8 +39,9 @@
 //   - Writes that change a user, a group or a membership run the hook set
 //     with OnDirectoryChange once they are committed (a transaction, after
 //     its commit), outside the write lock, so that copies of users and
-//     groups kept in memory (forward auth's memo) can be dropped. Creating
-//     a user or a group does not run it: no copy of what did not exist can
+//     groups kept in memory (forward auth's memo) can be dropped: with the
+//     users concerned, or none for a change to a group itself. Creating a
+//     user or a group does not run it: no copy of what did not exist can
 //     be held. Audit events, credentials, apps and the rest do not either.
 //   - A failed call inside InTx undoes only itself and leaves the
 //     transaction usable, so that a caller can handle ErrConflict and go on.
@@ -52,6 +53,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/portcullis/portcullis/store"
@@ -68,28 +70,63 @@ type DB struct {
 	onClose []func()
 	// onDirectory runs after each committed write to users, groups or
 	// memberships (OnDirectoryChange).
-	onDirectory func(ctx context.Context)
+	onDirectory func(ctx context.Context, users []int64)
 }
 
 // OnDirectoryChange has fn run after every committed write that changes a
-// user, a group or a membership (a transaction: after its commit, if it
-// made one), once the write lock is released: the hook with which nodes
+// user, a group or a membership (a transaction: once, after its commit, if
+// it made any), once the write lock is released: the hook with which nodes
 // that keep users and groups in memory hear of the change (forward auth's
-// memo). Set it before the store is used.
-func (d *DB) OnDirectoryChange(fn func(ctx context.Context)) { d.onDirectory = fn }
+// memo). users are the users whose record or memberships changed; nil
+// means a group itself changed (renamed, deleted), which concerns all its
+// members. Set it before the store is used.
+func (d *DB) OnDirectoryChange(fn func(ctx context.Context, users []int64)) { d.onDirectory = fn }
 
-// directory passes on err, the outcome of a write to the directory, noting
-// the change when it succeeded: OnDirectoryChange's hook runs at once
-// outside a transaction, at the commit inside one.
-func (c *conn) directory(ctx context.Context, err error) error {
-	switch {
-	case err != nil:
-	case c.isTx():
-		c.dirty = true
-	case c.owner.onDirectory != nil:
-		c.owner.onDirectory(ctx)
+// dirChange is what the writes of a transaction changed in the directory.
+type dirChange struct {
+	groups bool    // a group itself: every user may be concerned
+	users  []int64 // users whose record or memberships changed
+}
+
+// usersChanged passes on err, the outcome of a write to users or
+// memberships, noting the change to users when it succeeded.
+func (c *conn) usersChanged(ctx context.Context, err error, users ...int64) error {
+	if err == nil && len(users) > 0 {
+		c.noteDirectory(ctx, dirChange{users: users})
 	}
 	return err
+}
+
+// groupsChanged passes on err, the outcome of a write to a group itself,
+// noting the change when it succeeded.
+func (c *conn) groupsChanged(ctx context.Context, err error) error {
+	if err == nil {
+		c.noteDirectory(ctx, dirChange{groups: true})
+	}
+	return err
+}
+
+// noteDirectory runs OnDirectoryChange's hook at once outside a
+// transaction, and keeps the change for its commit inside one.
+func (c *conn) noteDirectory(ctx context.Context, ch dirChange) {
+	if c.isTx() {
+		c.changed.groups = c.changed.groups || ch.groups
+		c.changed.users = append(c.changed.users, ch.users...)
+		return
+	}
+	c.owner.announce(ctx, ch)
+}
+
+// announce runs the hook for a committed change.
+func (d *DB) announce(ctx context.Context, ch dirChange) {
+	switch {
+	case d.onDirectory == nil:
+	case ch.groups:
+		d.onDirectory(ctx, nil)
+	case len(ch.users) > 0:
+		slices.Sort(ch.users)
+		d.onDirectory(ctx, slices.Compact(ch.users))
+	}
 }
 
 // OnClose has Close run fn first, before the *sql.DB closes; a backend
@@ -123,20 +160,20 @@ func (d *DB) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
 }
 
 func (d *DB) inTx(ctx context.Context, fn func(c *conn) error) error {
-	dirty, err := d.runTx(ctx, fn)
-	if err == nil && dirty && d.onDirectory != nil {
-		d.onDirectory(ctx)
+	changed, err := d.runTx(ctx, fn)
+	if err == nil {
+		d.announce(ctx, changed)
 	}
 	return err
 }
 
-// runTx runs fn in a transaction and reports whether it changed the
+// runTx runs fn in a transaction and returns what it changed in the
 // directory.
-func (d *DB) runTx(ctx context.Context, fn func(c *conn) error) (dirty bool, err error) {
+func (d *DB) runTx(ctx context.Context, fn func(c *conn) error) (changed dirChange, err error) {
 	defer d.lockWriter()()
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
-		return false, d.fail("begin transaction", err)
+		return dirChange{}, d.fail("begin transaction", err)
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -147,12 +184,12 @@ func (d *DB) runTx(ctx context.Context, fn func(c *conn) error) (dirty bool, err
 	c := &conn{q: tx, flavor: d.flavor, stmts: d.stmts, tx: tx}
 	if err := fn(c); err != nil {
 		_ = tx.Rollback()
-		return false, err
+		return dirChange{}, err
 	}
 	if err := tx.Commit(); err != nil {
-		return false, d.fail("commit", err)
+		return dirChange{}, d.fail("commit", err)
 	}
-	return c.dirty, nil
+	return c.changed, nil
 }
 
 // Ping reports whether the database answers.

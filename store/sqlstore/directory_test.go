@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/portcullis/portcullis/audit"
@@ -10,11 +11,12 @@ import (
 	"github.com/portcullis/portcullis/store/storetest/backends"
 )
 
-// hooked is a store whose directory hook counts its calls, and reports
-// whether the write was visible to another reader when it ran.
+// hooked is a store whose directory hook records the users of each call
+// (nil: a group changed), and whether the write was visible to another
+// reader when it ran.
 type hooked struct {
 	store.Store
-	calls   int
+	calls   [][]int64
 	visible []bool
 	probe   func() bool
 }
@@ -22,9 +24,9 @@ type hooked struct {
 func newHooked(t *testing.T, open func(*testing.T) store.Store) *hooked {
 	h := &hooked{Store: open(t)}
 	h.Store.(interface {
-		OnDirectoryChange(func(context.Context))
-	}).OnDirectoryChange(func(context.Context) {
-		h.calls++
+		OnDirectoryChange(func(context.Context, []int64))
+	}).OnDirectoryChange(func(_ context.Context, users []int64) {
+		h.calls = append(h.calls, users)
 		if h.probe != nil {
 			h.visible = append(h.visible, h.probe())
 		}
@@ -32,16 +34,25 @@ func newHooked(t *testing.T, open func(*testing.T) store.Store) *hooked {
 	return h
 }
 
-// expect runs step and checks that it succeeded and ran the hook want
-// times.
-func (h *hooked) expect(t *testing.T, what string, want int, step func() error) {
+// everyone stands for a call without users: a group changed.
+var everyone = []int64(nil)
+
+// expect runs step and checks that it succeeded and ran the hook once per
+// entry of want, with those users.
+func (h *hooked) expect(t *testing.T, what string, step func() error, want ...[]int64) {
 	t.Helper()
-	before := h.calls
+	before := len(h.calls)
 	if err := step(); err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
-	if got := h.calls - before; got != want {
-		t.Errorf("%s ran the directory hook %d times, want %d", what, got, want)
+	got := h.calls[before:]
+	if len(got) != len(want) {
+		t.Fatalf("%s ran the directory hook with %v, want %v", what, got, want)
+	}
+	for i := range want {
+		if (want[i] == nil) != (got[i] == nil) || !slices.Equal(got[i], want[i]) {
+			t.Errorf("%s ran the directory hook with %v, want %v", what, got, want)
+		}
 	}
 }
 
@@ -56,10 +67,12 @@ func TestDirectoryHook(t *testing.T) {
 			h := newHooked(t, b.Open)
 			u := store.User{Email: "ada@example.com", Name: "Ada"}
 			g := store.Group{Name: "staff"}
-			h.expect(t, "CreateUser", 0, func() error { return h.CreateUser(ctx, &u) })
-			h.expect(t, "CreateGroup", 0, func() error { return h.CreateGroup(ctx, &g) })
-			h.expect(t, "Record", 0, func() error { return h.Record(ctx, &audit.Event{Type: "test", Actor: "t"}) })
-			h.expect(t, "CreateApp", 0, func() error { return h.CreateApp(ctx, &store.App{Name: "app", EntityID: "urn:app"}) })
+			h.expect(t, "CreateUser", func() error { return h.CreateUser(ctx, &u) })
+			h.expect(t, "CreateGroup", func() error { return h.CreateGroup(ctx, &g) })
+			h.expect(t, "Record", func() error { return h.Record(ctx, &audit.Event{Type: "test", Actor: "t"}) })
+			h.expect(t, "CreateApp", func() error { return h.CreateApp(ctx, &store.App{Name: "app", EntityID: "urn:app"}) })
+			other := store.User{Email: "bo@example.com"}
+			h.expect(t, "CreateUser", func() error { return h.CreateUser(ctx, &other) })
 
 			// The hook runs once the change is committed: another
 			// connection sees it.
@@ -68,20 +81,23 @@ func TestDirectoryHook(t *testing.T) {
 				return err == nil && got.Disabled
 			}
 			u.Disabled = true
-			h.expect(t, "UpdateUser", 1, func() error { return h.UpdateUser(ctx, u) })
+			h.expect(t, "UpdateUser", func() error { return h.UpdateUser(ctx, u) }, []int64{u.ID})
 			h.probe = nil
 			if len(h.visible) != 1 || !h.visible[0] {
 				t.Errorf("the hook ran before the change was visible: %v", h.visible)
 			}
 
-			h.expect(t, "AddMember", 1, func() error { return h.AddMember(ctx, g.ID, u.ID) })
-			h.expect(t, "RemoveMember", 1, func() error { return h.RemoveMember(ctx, g.ID, u.ID) })
-			h.expect(t, "AddMembers", 1, func() error { _, err := h.AddMembers(ctx, g.ID, []int64{u.ID}); return err })
-			h.expect(t, "RemoveMembers", 1, func() error { _, err := h.RemoveMembers(ctx, g.ID, []int64{u.ID}); return err })
-			h.expect(t, "RenameGroup", 1, func() error { return h.RenameGroup(ctx, g.ID, "people") })
+			h.expect(t, "AddMember", func() error { return h.AddMember(ctx, g.ID, u.ID) }, []int64{u.ID})
+			h.expect(t, "RemoveMember", func() error { return h.RemoveMember(ctx, g.ID, u.ID) }, []int64{u.ID})
+			h.expect(t, "AddMembers", func() error { _, err := h.AddMembers(ctx, g.ID, []int64{other.ID, u.ID}); return err },
+				[]int64{u.ID, other.ID})
+			h.expect(t, "AddMembers of members", func() error { _, err := h.AddMembers(ctx, g.ID, []int64{u.ID}); return err })
+			h.expect(t, "RemoveMembers", func() error { _, err := h.RemoveMembers(ctx, g.ID, []int64{u.ID}); return err },
+				[]int64{u.ID})
+			h.expect(t, "RenameGroup", func() error { return h.RenameGroup(ctx, g.ID, "people") }, everyone)
 			g.Name = "staff"
-			h.expect(t, "UpdateGroup", 1, func() error { return h.UpdateGroup(ctx, g) })
-			h.expect(t, "a transaction of three directory writes", 1, func() error {
+			h.expect(t, "UpdateGroup", func() error { return h.UpdateGroup(ctx, g) }, everyone)
+			h.expect(t, "a transaction of writes to two users", func() error {
 				return h.InTx(ctx, func(tx store.Tx) error {
 					if err := tx.AddMember(ctx, g.ID, u.ID); err != nil {
 						return err
@@ -90,35 +106,43 @@ func TestDirectoryHook(t *testing.T) {
 					if err := tx.UpdateUser(ctx, u); err != nil {
 						return err
 					}
+					return tx.RemoveMember(ctx, g.ID, other.ID)
+				})
+			}, []int64{min(u.ID, other.ID), max(u.ID, other.ID)})
+			h.expect(t, "a transaction with a group change", func() error {
+				return h.InTx(ctx, func(tx store.Tx) error {
+					if err := tx.RemoveMember(ctx, g.ID, u.ID); err != nil {
+						return err
+					}
 					return tx.RenameGroup(ctx, g.ID, "team")
 				})
-			})
-			h.expect(t, "a transaction of other writes", 0, func() error {
+			}, everyone)
+			h.expect(t, "a transaction of other writes", func() error {
 				return h.InTx(ctx, func(tx store.Tx) error {
 					return tx.CreateApp(ctx, &store.App{Name: "app2", EntityID: "urn:app2"})
 				})
 			})
 
-			before := h.calls
+			before := len(h.calls)
 			rollback := errors.New("roll back")
 			err := h.InTx(ctx, func(tx store.Tx) error {
-				if err := tx.RemoveMember(ctx, g.ID, u.ID); err != nil {
+				if err := tx.AddMember(ctx, g.ID, u.ID); err != nil {
 					return err
 				}
 				return rollback
 			})
-			if !errors.Is(err, rollback) || h.calls != before {
-				t.Errorf("a rolled-back transaction: err %v, %d hook calls", err, h.calls-before)
+			if !errors.Is(err, rollback) || len(h.calls) != before {
+				t.Errorf("a rolled-back transaction: err %v, hook calls %v", err, h.calls[before:])
 			}
 			if err := h.UpdateUser(ctx, store.User{ID: u.ID + 1000, Email: "nobody@example.com"}); !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("UpdateUser of a missing user = %v", err)
 			}
-			if h.calls != before {
+			if len(h.calls) != before {
 				t.Error("a failed write ran the hook")
 			}
 
-			h.expect(t, "DeleteGroup", 1, func() error { return h.DeleteGroup(ctx, g.ID) })
-			h.expect(t, "DeleteUser", 1, func() error { return h.DeleteUser(ctx, u.ID) })
+			h.expect(t, "DeleteGroup", func() error { return h.DeleteGroup(ctx, g.ID) }, everyone)
+			h.expect(t, "DeleteUser", func() error { return h.DeleteUser(ctx, u.ID) }, []int64{u.ID})
 		})
 	}
 }

@@ -76,7 +76,7 @@ func (c *conn) RenameGroup(ctx context.Context, id int64, newName string) error 
 	if err != nil {
 		return c.fail(op, err)
 	}
-	return c.directory(ctx, c.execOne(ctx, op, `UPDATE groups SET name = ?, name_key = ?, updated_at = ?,
+	return c.groupsChanged(ctx, c.execOne(ctx, op, `UPDATE groups SET name = ?, name_key = ?, updated_at = ?,
 		version = version + 1 WHERE id = ?`, n, key(n), timeArg(now()), id))
 }
 
@@ -87,7 +87,7 @@ func (c *conn) UpdateGroup(ctx context.Context, g store.Group) error {
 	if err != nil {
 		return c.fail(op, err)
 	}
-	return c.directory(ctx, c.execOne(ctx, op, `UPDATE groups SET name = ?, name_key = ?, external_id = ?,
+	return c.groupsChanged(ctx, c.execOne(ctx, op, `UPDATE groups SET name = ?, name_key = ?, external_id = ?,
 		updated_at = ?, version = version + 1 WHERE id = ?`,
 		n, key(n), strings.TrimSpace(g.ExternalID), timeArg(now()), g.ID))
 }
@@ -103,20 +103,20 @@ func (c *conn) LockGroup(ctx context.Context, id int64) (store.Group, error) {
 // DeleteGroup removes the group; the schema cascades to its memberships and
 // folder shares.
 func (c *conn) DeleteGroup(ctx context.Context, id int64) error {
-	return c.directory(ctx, c.execOne(ctx, fmt.Sprintf("delete group %d", id), `DELETE FROM groups WHERE id = ?`, id))
+	return c.groupsChanged(ctx, c.execOne(ctx, fmt.Sprintf("delete group %d", id), `DELETE FROM groups WHERE id = ?`, id))
 }
 
 // AddMember adds a user to a group; adding a present member does nothing.
 func (c *conn) AddMember(ctx context.Context, groupID, userID int64) error {
-	return c.changeMembers(ctx, fmt.Sprintf("add user %d to group %d", userID, groupID), groupID,
+	return c.usersChanged(ctx, c.changeMembers(ctx, fmt.Sprintf("add user %d to group %d", userID, groupID), groupID,
 		`INSERT INTO memberships (group_id, user_id) VALUES (?, ?)
-		ON CONFLICT (group_id, user_id) DO NOTHING`, groupID, userID)
+		ON CONFLICT (group_id, user_id) DO NOTHING`, groupID, userID), userID)
 }
 
 // RemoveMember removes a user from a group, if present.
 func (c *conn) RemoveMember(ctx context.Context, groupID, userID int64) error {
-	return c.changeMembers(ctx, fmt.Sprintf("remove user %d from group %d", userID, groupID), groupID,
-		`DELETE FROM memberships WHERE group_id = ? AND user_id = ?`, groupID, userID)
+	return c.usersChanged(ctx, c.changeMembers(ctx, fmt.Sprintf("remove user %d from group %d", userID, groupID), groupID,
+		`DELETE FROM memberships WHERE group_id = ? AND user_id = ?`, groupID, userID), userID)
 }
 
 // HasMember reports whether the user is in the group.
@@ -148,7 +148,7 @@ func (c *conn) changeMembers(ctx context.Context, op string, groupID int64, quer
 	if err != nil {
 		return c.fail(op, err)
 	}
-	return c.directory(ctx, nil)
+	return nil
 }
 
 // AddMembers adds users to a group in statements of up to maxInList rows
@@ -205,7 +205,7 @@ func (c *conn) changeMany(ctx context.Context, op string, groupID int64, ids []i
 	if err != nil {
 		return nil, c.fail(op, err)
 	}
-	return inOrder(ids, changed), c.directory(ctx, nil)
+	return inOrder(ids, changed), c.usersChanged(ctx, nil, changed...)
 }
 
 // inOrder returns the members of got in the order of ids, each once.

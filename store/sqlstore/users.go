@@ -149,13 +149,13 @@ func (c *conn) UpdateUser(ctx context.Context, u store.User) error {
 	if err != nil {
 		return c.fail(op, err)
 	}
-	return c.directory(ctx, c.execOne(ctx, op, `UPDATE users SET email = ?, email_key = ?, name = ?,
+	return c.usersChanged(ctx, c.execOne(ctx, op, `UPDATE users SET email = ?, email_key = ?, name = ?,
 		password_hash = ?, disabled = ?, admin = ?, password_reset_required = ?, attributes = ?,
 		external_id = ?, profile = ?, last_login_at = ?, password_changed_at = ?,
 		updated_at = ?, version = version + 1 WHERE id = ?`,
 		n.Email, key(n.Email), n.Name, n.PasswordHash, n.Disabled, n.Admin,
 		n.PasswordResetRequired, mapArg(n.Attributes), n.ExternalID, profileArg(n.Profile),
-		timeArg(n.LastLoginAt), timeArg(n.PasswordChangedAt), timeArg(now()), n.ID))
+		timeArg(n.LastLoginAt), timeArg(n.PasswordChangedAt), timeArg(now()), n.ID), n.ID)
 }
 
 // LockUser reads the user, locking its row where the flavor needs it.
@@ -177,5 +177,5 @@ func profileArg(p json.RawMessage) any {
 // DeleteUser removes the user; the schema cascades to their memberships,
 // folder shares and enrolments.
 func (c *conn) DeleteUser(ctx context.Context, id int64) error {
-	return c.directory(ctx, c.execOne(ctx, fmt.Sprintf("delete user %d", id), `DELETE FROM users WHERE id = ?`, id))
+	return c.usersChanged(ctx, c.execOne(ctx, fmt.Sprintf("delete user %d", id), `DELETE FROM users WHERE id = ?`, id), id)
 }
