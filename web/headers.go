@@ -61,8 +61,7 @@ func (opts HeaderOptions) set(h http.Header) {
 // names onto the request to the app, so nothing of it reaches a browser;
 // any other answer (a redirect to sign in, 401, 403, 503) the proxy may
 // pass to the browser as it is, and that one gets them. The headers are
-// about a third of a 200's bytes, and writing them a fifth of the check's
-// cost.
+// more than half of a 200's bytes.
 func SecurityHeadersUnlessOK(opts HeaderOptions) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
