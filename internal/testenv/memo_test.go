@@ -17,24 +17,34 @@ func memoRule(c *config.Config) {
 	c.ForwardAuth.Rules = []config.Rule{{Host: "app.test", Policy: "one_factor", Groups: []string{"staff"}}}
 }
 
+// memoCluster starts two nodes with memoRule and a user in staff, signed
+// in on the first through c.
+func memoCluster(t *testing.T, email string) (env *testenv.Env, u store.User, staff store.Group, c *testenv.Client) {
+	t.Helper()
+	env = testenv.StartCluster(t, 2, memoRule)
+	ctx := context.Background()
+	u = env.AddUser(t, email, "a long password for "+email)
+	staff = store.Group{Name: "staff"}
+	st := env.Nodes[0].Server.Store
+	if err := st.CreateGroup(ctx, &staff); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddMember(ctx, staff.ID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	c = testenv.NewClient(t)
+	wantRedirect(t, c.Login(env.Nodes[0], email, "a long password for "+email), "/")
+	return env, u, staff, c
+}
+
 // TestForwardAuthMemoAcrossNodes: each node of a cluster answers a
 // session it has just seen from memory, and a change made on the other
 // node (group membership, a group's name, disabling, revocation) holds on
 // the very next request, with no wait.
 func TestForwardAuthMemoAcrossNodes(t *testing.T) {
-	env := testenv.StartCluster(t, 2, memoRule)
+	env, u, staff, c := memoCluster(t, "mia@example.com")
 	a, b := env.Nodes[0], env.Nodes[1]
 	ctx := context.Background()
-	u := env.AddUser(t, "mia@example.com", "mia's long password")
-	staff := store.Group{Name: "staff"}
-	if err := a.Server.Store.CreateGroup(ctx, &staff); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Server.Store.AddMember(ctx, staff.ID, u.ID); err != nil {
-		t.Fatal(err)
-	}
-	c := testenv.NewClient(t)
-	wantRedirect(t, c.Login(a, "mia@example.com", "mia's long password"), "/")
 	nodes := []*testenv.Node{a, b}
 	ask := func(n *testenv.Node) int { return forwardAuth(c, n, "app.test", "/x").StatusCode }
 	for _, n := range nodes {
@@ -110,19 +120,8 @@ func TestForwardAuthMemoAcrossNodes(t *testing.T) {
 // session on the other at once, though that node answered it from memory
 // a moment before.
 func TestForwardAuthMemoLogoutElsewhere(t *testing.T) {
-	env := testenv.StartCluster(t, 2, memoRule)
+	env, _, _, c := memoCluster(t, "noa@example.com")
 	a, b := env.Nodes[0], env.Nodes[1]
-	ctx := context.Background()
-	u := env.AddUser(t, "noa@example.com", "noa's long password")
-	staff := store.Group{Name: "staff"}
-	if err := a.Server.Store.CreateGroup(ctx, &staff); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Server.Store.AddMember(ctx, staff.ID, u.ID); err != nil {
-		t.Fatal(err)
-	}
-	c := testenv.NewClient(t)
-	wantRedirect(t, c.Login(a, "noa@example.com", "noa's long password"), "/")
 	b.WaitMemo(t, true)
 	for range 2 {
 		if r := forwardAuth(c, b, "app.test", "/x"); r.StatusCode != http.StatusOK {
