@@ -242,6 +242,7 @@ func (s *Server) openSessions(ctx context.Context) error {
 	}
 	if s.Memo != nil {
 		s.Memo.Key, s.Memo.Cookie, s.Memo.Stable = s.Sessions.Key, s.Sessions.FirstCookie, s.Sessions.Stable
+		observeMemo(s.Registry, s.Memo, s.Bus.Trusted)
 	}
 	return nil
 }

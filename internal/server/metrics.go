@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/portcullis/portcullis/forwardauth"
 	"github.com/portcullis/portcullis/session"
 )
 
@@ -18,6 +19,33 @@ func newRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
+}
+
+// observeMemo exports forward auth's memo: its decisions answered from
+// memory and from the backends, and whether the node holds the bus's lease.
+func observeMemo(reg prometheus.Registerer, memo *forwardauth.Memo, trusted func() bool) {
+	for _, result := range []string{"hit", "miss"} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "portcullis_forward_auth_memo_total",
+			Help:        "one_factor forward-auth decisions answered from the node's memo (hit) or from the backends (miss).",
+			ConstLabels: prometheus.Labels{"result": result},
+		}, func() float64 {
+			hits, misses := memo.Stats()
+			if result == "hit" {
+				return float64(hits)
+			}
+			return float64(misses)
+		}))
+	}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "portcullis_session_bus_trusted",
+		Help: "1 while the node holds the session bus's lease and may answer from its memo.",
+	}, func() float64 {
+		if trusted() {
+			return 1
+		}
+		return 0
+	}))
 }
 
 // instrumented is a session.Store that observes the latency of each call.

@@ -2,8 +2,10 @@ package testenv_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/portcullis/portcullis/config"
@@ -58,6 +60,13 @@ func TestForwardAuthMemoAcrossNodes(t *testing.T) {
 		}
 		if again, _ := n.Server.Memo.Stats(); again != hits+1 {
 			t.Fatalf("%s: the second request was not answered from memory (%d hits, then %d)", n.URL, hits, again)
+		}
+	}
+
+	body, _ := io.ReadAll(a.Get(t, "/metrics").Body)
+	for _, want := range []string{`portcullis_forward_auth_memo_total{result="hit"} 1`, "portcullis_session_bus_trusted 1"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
 		}
 	}
 
