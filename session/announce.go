@@ -124,7 +124,7 @@ func (m *Manager) FirstCookie(r *http.Request) (string, bool) {
 // absolute deadline is taken from CreatedAt rounded down to the second,
 // as the cookie's own timestamp is, so that the cookie is still valid too.
 func (m *Manager) Stable(s *Session) time.Time {
-	until := s.LastSeen.Add(min(m.touchEvery, m.idle))
+	until := s.LastSeen.Add(m.touchEvery) // before the idle deadline
 	if end := s.CreatedAt.Truncate(time.Second).Add(m.absolute); end.Before(until) {
 		until = end
 	}
