@@ -188,6 +188,32 @@ func (n *Node) WaitMemo(t testing.TB, trusted bool) {
 	}
 }
 
+// WantMemoHit checks that the node answers ask from its forward-auth memo
+// once change (nil: none) has been made after a first ask: both asks must
+// answer 200. A lease that lapses on a busy machine turns a hit into a
+// miss, so it tries five times; a change that empties the memo fails every
+// time.
+func (n *Node) WantMemoHit(t testing.TB, ask func() int, change func()) {
+	t.Helper()
+	for range 5 {
+		n.WaitMemo(t, true)
+		if got := ask(); got != http.StatusOK {
+			t.Fatalf("testenv: %s answered %d, want 200", n.URL, got)
+		}
+		if change != nil {
+			change()
+		}
+		hits, _ := n.Server.Memo.Stats()
+		if got := ask(); got != http.StatusOK {
+			t.Fatalf("testenv: %s answered %d, want 200", n.URL, got)
+		}
+		if again, _ := n.Server.Memo.Stats(); again > hits {
+			return
+		}
+	}
+	t.Fatalf("testenv: %s did not answer from its memo in five tries", n.URL)
+}
+
 // Output is what the node printed on its standard output.
 func (n *Node) Output() string { return n.out.String() }
 
