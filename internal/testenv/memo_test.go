@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"sync"
 	"testing"
 
 	"github.com/portcullis/portcullis/config"
@@ -129,5 +130,64 @@ func TestForwardAuthMemoLogoutElsewhere(t *testing.T) {
 	wantStatus(t, c.PostForm(a.URL+"/logout", url.Values{"_csrf": {c.CSRF(confirm)}}), http.StatusOK)
 	if r := forwardAuth(replay, b, "app.test", "/x"); r.StatusCode != http.StatusFound {
 		t.Errorf("/auth/forward on B after logout on A = %d, want 302", r.StatusCode)
+	}
+}
+
+// TestForwardAuthMemoUnderLoad changes the user's group on one node,
+// again and again, while other requests keep filling and reading the
+// memo on both nodes: after each change returns, a request begun after it
+// must see it, on either node, whatever fill was in flight when it was
+// made.
+func TestForwardAuthMemoUnderLoad(t *testing.T) {
+	env, u, staff, c := memoCluster(t, "lin@example.com")
+	a, b := env.Nodes[0], env.Nodes[1]
+	ctx := context.Background()
+	ask := func(n *testenv.Node) int { return forwardAuth(c, n, "app.test", "/x").StatusCode }
+	for _, n := range env.Nodes {
+		n.WantMemoHit(t, func() int { return ask(n) }, nil)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range 4 { // background load: fills racing the changes
+		n := env.Nodes[i%2]
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					ask(n)
+				}
+			}
+		})
+	}
+	member := true
+	for i := range 30 {
+		var err error
+		if member {
+			err = b.Server.Store.RemoveMember(ctx, staff.ID, u.ID)
+		} else {
+			err = b.Server.Store.AddMember(ctx, staff.ID, u.ID)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		member = !member
+		want := http.StatusForbidden
+		if member {
+			want = http.StatusOK
+		}
+		for _, n := range []*testenv.Node{a, b} {
+			if got := ask(n); got != want {
+				t.Errorf("change %d (member %v): %s answered %d, want %d", i, member, n.URL, got, want)
+			}
+		}
+	}
+	close(stop)
+	wg.Wait()
+	for _, n := range env.Nodes {
+		if hits, _ := n.Server.Memo.Stats(); hits == 0 {
+			t.Errorf("%s answered nothing from memory under load", n.URL)
+		}
 	}
 }
