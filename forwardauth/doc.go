@@ -47,20 +47,21 @@
 //     gets none.
 //   - Without the memo every request re-reads the session and the user
 //     (through Current). With it (Memo: Redis sessions and
-//     forward_auth.cache, the default) a one_factor request of a session
-//     the node saw a moment ago is decided from the copy kept then: its
-//     user and the user's groups. The copy is coherent: every write to a
-//     session or to users, groups and memberships, from any node or the
-//     CLI, is announced on the session bus (session/redis Bus) and the
-//     writer waits until every node has dropped what it changed. So
-//     disabling or deleting a user, SCIM active=false, a change of groups,
-//     logout and revocation take effect on the very next request, from any
-//     node, either way. A copy also ends at its session's next LastSeen
-//     write-back or deadline (Load's own, so the write-back is never
-//     skipped) and after DefaultMemoTTL in all cases, the bound for a
-//     write the bus cannot see (SQL by hand, a CLI cut off from Redis).
-//     two_factor requests are not memoised: the MFA pipeline reads the
-//     user's factors each time.
+//     forward_auth.cache, the default) a request of a session the node saw
+//     a moment ago is decided from the copy kept then: the user, the
+//     user's groups and the session's factors, and the user's enrolled
+//     factors once a two_factor rule has read them; the policy (groups,
+//     MFA age) is applied anew each time. The copy is coherent: every write
+//     to a session or to users, groups, memberships and enrolments, from
+//     any node or the CLI, is announced on the session bus (session/redis
+//     Bus) and the writer waits until every node has dropped what it
+//     changed. So disabling or deleting a user, SCIM active=false, a change
+//     of groups, a step-up, a new or removed factor, logout and revocation
+//     take effect on the very next request, from any node, either way. A
+//     copy also ends at its session's next LastSeen write-back or deadline
+//     (Load's own, so the write-back is never skipped) and after
+//     DefaultMemoTTL in all cases, the bound for a write the bus cannot
+//     see (SQL by hand, a CLI cut off from Redis).
 //   - A session backend or store failure answers 503; nginx turns it into
 //     a 500. With the memo, a node answers from memory only under the
 //     bus's lease: when Redis closes the connection (stopped, restarted)

@@ -32,9 +32,12 @@ func IsCheck(path string) bool {
 	return path == RequestPath || path == ForwardPath || path == EnvoyPrefix || strings.HasPrefix(path, EnvoyPrefix+"/")
 }
 
-// MFA is what forward-auth needs of the step-up pipeline (mfa.Handler).
+// MFA is what forward-auth needs of the step-up pipeline (mfa.Handler):
+// what the policy knows of a user and session (Subject), its answer for a
+// requirement (Judge), and where to step up.
 type MFA interface {
-	Decide(ctx context.Context, u store.User, s *session.Session, req policy.Requirement) (policy.Decision, policy.Subject, error)
+	Subject(ctx context.Context, u store.User, s *session.Session) (policy.Subject, error)
+	Judge(sub policy.Subject, req policy.Requirement) policy.Decision
 	StepUpURL(u store.User, req policy.Requirement, d policy.Decision, app, ret string) (string, error)
 }
 
@@ -47,8 +50,8 @@ type Handler struct {
 	// gone), or one wrapping ErrUnavailable (portal.Handler.Current).
 	Current func(r *http.Request) (*session.Session, store.User, error)
 	MFA     MFA
-	// Memo, when set, answers one_factor rules for recently seen sessions
-	// from memory (see Memo).
+	// Memo, when set, answers rules for recently seen sessions from memory
+	// (see Memo).
 	Memo    *Memo
 	Rules   *Rules
 	Headers config.IdentityHeaders
@@ -104,37 +107,27 @@ func (h *Handler) decide(r *http.Request, t Target) verdict {
 	case Deny:
 		return verdict{kind: deny, rule: rule, reason: "the rule denies"}
 	}
-	if rule.Policy == OneFactor && h.Memo != nil {
-		return h.oneFactorMemo(r, rule)
+	twoFactor := rule.Policy != OneFactor
+	var gen uint64
+	if h.Memo != nil {
+		e, g, ok := h.Memo.lookup(r, twoFactor)
+		if ok {
+			return h.judge(t, rule, e.user, e.sub)
+		}
+		gen = g
 	}
 	s, u, refused := h.signedIn(r, rule)
 	if refused != nil {
 		return *refused
 	}
-	ctx := r.Context()
-	if rule.Policy == OneFactor {
-		gs, err := h.Store.UserGroups(ctx, u.ID)
-		if err != nil {
-			return verdict{kind: unavailable, rule: rule, err: err}
-		}
-		return oneFactor(rule, u, groupNames(gs))
-	}
-	req := policy.Requirement{Mode: policy.Required, MaxAge: rule.MaxMFAAge, Groups: rule.Groups}
-	d, sub, err := h.MFA.Decide(ctx, u, s, req)
+	sub, err := h.subject(r.Context(), u, s, twoFactor)
 	if err != nil {
 		return verdict{kind: unavailable, rule: rule, err: err}
 	}
-	switch d.Outcome {
-	case policy.Allow:
-		return verdict{kind: allow, rule: rule, user: u, groups: sub.Groups}
-	case policy.Deny:
-		return verdict{kind: deny, rule: rule, user: u, reason: d.Reason}
+	if h.Memo != nil {
+		h.Memo.fill(r, gen, s, u, sub, twoFactor)
 	}
-	to, err := h.MFA.StepUpURL(u, req, d, t.Host(), t.URL.String())
-	if err != nil {
-		return verdict{kind: deny, rule: rule, user: u, reason: err.Error()}
-	}
-	return verdict{kind: stepUp, rule: rule, user: u, stepUp: to, reason: d.Reason}
+	return h.judge(t, rule, u, sub)
 }
 
 // signedIn returns the request's session and user, or the verdict when it
@@ -153,32 +146,41 @@ func (h *Handler) signedIn(r *http.Request, rule Rule) (*session.Session, store.
 	return s, u, nil
 }
 
-// oneFactorMemo decides a one_factor rule for the request's session from
-// the memo, or reads the session, user and groups and keeps them there.
-func (h *Handler) oneFactorMemo(r *http.Request, rule Rule) verdict {
-	e, gen, ok := h.Memo.lookup(r)
-	if ok {
-		return oneFactor(rule, e.user, e.groups)
+// subject reads what a rule is judged on: the user's groups and the
+// session's factors, and for two factors the user's enrolled factors,
+// which a one_factor rule does without.
+func (h *Handler) subject(ctx context.Context, u store.User, s *session.Session, twoFactor bool) (policy.Subject, error) {
+	if twoFactor {
+		return h.MFA.Subject(ctx, u, s)
 	}
-	s, u, refused := h.signedIn(r, rule)
-	if refused != nil {
-		return *refused
-	}
-	gs, err := h.Store.UserGroups(r.Context(), u.ID)
+	gs, err := h.Store.UserGroups(ctx, u.ID)
 	if err != nil {
-		return verdict{kind: unavailable, rule: rule, err: err}
+		return policy.Subject{}, err
 	}
-	names := groupNames(gs)
-	h.Memo.fill(r, gen, s, u, names)
-	return oneFactor(rule, u, names)
+	return policy.Subject{Groups: groupNames(gs)}, nil
 }
 
-// oneFactor decides a one_factor rule for a signed-in user in groups.
-func oneFactor(rule Rule, u store.User, groups []string) verdict {
-	if len(rule.Groups) > 0 && !slices.ContainsFunc(rule.Groups, func(g string) bool { return slices.Contains(groups, g) }) {
-		return verdict{kind: deny, rule: rule, user: u, reason: "not in a required group"}
+// judge decides rule for the signed-in user u, of whom sub is known.
+func (h *Handler) judge(t Target, rule Rule, u store.User, sub policy.Subject) verdict {
+	if rule.Policy == OneFactor {
+		if len(rule.Groups) > 0 && !slices.ContainsFunc(rule.Groups, func(g string) bool { return slices.Contains(sub.Groups, g) }) {
+			return verdict{kind: deny, rule: rule, user: u, reason: "not in a required group"}
+		}
+		return verdict{kind: allow, rule: rule, user: u, groups: sub.Groups}
 	}
-	return verdict{kind: allow, rule: rule, user: u, groups: groups}
+	req := policy.Requirement{Mode: policy.Required, MaxAge: rule.MaxMFAAge, Groups: rule.Groups}
+	d := h.MFA.Judge(sub, req)
+	switch d.Outcome {
+	case policy.Allow:
+		return verdict{kind: allow, rule: rule, user: u, groups: sub.Groups}
+	case policy.Deny:
+		return verdict{kind: deny, rule: rule, user: u, reason: d.Reason}
+	}
+	to, err := h.MFA.StepUpURL(u, req, d, t.Host(), t.URL.String())
+	if err != nil {
+		return verdict{kind: deny, rule: rule, user: u, reason: err.Error()}
+	}
+	return verdict{kind: stepUp, rule: rule, user: u, stepUp: to, reason: d.Reason}
 }
 
 func groupNames(gs []store.Group) []string {

@@ -194,6 +194,9 @@ func (st *stack) journey(t *testing.T, appURL string) {
 	stepUp := walk(t, c, c.Get(r.Header.Get("Location")))
 	wantBack(t, testenv.SubmitTOTP(t, c, st.node, stepUp, app.Code()), target)
 	wantApp(t, c.Get(target), uri)
+	if st.node.Server.Memo != nil { // Redis sessions: two factors from memory too
+		st.node.WantMemoHit(t, func() int { return c.Get(target).StatusCode }, nil)
+	}
 
 	// Disabled in the directory: the very next request is refused.
 	st.disable(t)

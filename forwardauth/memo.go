@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/portcullis/portcullis/policy"
 	"github.com/portcullis/portcullis/session"
 	"github.com/portcullis/portcullis/store"
 )
@@ -19,8 +20,9 @@ const DefaultMemoTTL = 2 * time.Second
 // DefaultMemoSize bounds the number of sessions kept.
 const DefaultMemoSize = 100_000
 
-// Memo keeps, per session, what a one_factor decision reads (the session's
-// user and the user's groups), so that a request of a session seen a moment
+// Memo keeps, per session, what a decision reads (the session's user, its
+// factors, the user's groups and, once a two_factor rule has asked, the
+// user's enrolled factors), so that a request of a session seen a moment
 // ago is decided without Redis or the database. It stays coherent through
 // the session bus: every write to a session or to the directory, from any
 // node or the CLI, is announced (Invalidate) and waits until each node has
@@ -63,10 +65,14 @@ type digest [sha256.Size]byte
 
 // memoEntry is the copy kept for one session.
 type memoEntry struct {
-	key    string // the session's storage key
-	user   store.User
-	groups []string
-	until  time.Time
+	key  string // the session's storage key
+	user store.User
+	// sub holds the user's groups and the session's factors, and the
+	// user's enrolled factors when enrolled is set: a one_factor fill does
+	// not read them, a two_factor one does.
+	sub      policy.Subject
+	enrolled bool
+	until    time.Time
 }
 
 func (m *Memo) now() time.Time {
@@ -76,13 +82,14 @@ func (m *Memo) now() time.Time {
 	return time.Now()
 }
 
-// Stats returns how many one_factor decisions were answered from the memo
-// and how many read the backends.
+// Stats returns how many decisions were answered from the memo and how
+// many read the backends.
 func (m *Memo) Stats() (hits, misses int64) { return m.hits.Load(), m.misses.Load() }
 
-// lookup returns the copy for r's session if it may be used now, and
-// otherwise the generation a copy read from now on must be filled at.
-func (m *Memo) lookup(r *http.Request) (e memoEntry, gen uint64, ok bool) {
+// lookup returns the copy for r's session if it may be used now (and
+// knows the enrolled factors, if enrolled asks for them), and otherwise the
+// generation a copy read from now on must be filled at.
+func (m *Memo) lookup(r *http.Request, enrolled bool) (e memoEntry, gen uint64, ok bool) {
 	cookie, found := m.Cookie(r)
 	m.mu.RLock()
 	if found {
@@ -90,7 +97,7 @@ func (m *Memo) lookup(r *http.Request) (e memoEntry, gen uint64, ok bool) {
 	}
 	gen = m.gen
 	m.mu.RUnlock()
-	if ok && m.now().Before(e.until) && m.Trusted() {
+	if ok && (e.enrolled || !enrolled) && m.now().Before(e.until) && m.Trusted() {
 		m.hits.Add(1)
 		return e, gen, true
 	}
@@ -100,8 +107,8 @@ func (m *Memo) lookup(r *http.Request) (e memoEntry, gen uint64, ok bool) {
 
 // fill keeps a copy of what was read for r's session since generation
 // gen, unless an invalidation came in between: the read may then predate
-// the write.
-func (m *Memo) fill(r *http.Request, gen uint64, s *session.Session, u store.User, groups []string) {
+// the write. enrolled tells whether sub holds the enrolled factors.
+func (m *Memo) fill(r *http.Request, gen uint64, s *session.Session, u store.User, sub policy.Subject, enrolled bool) {
 	key, cookie, ok := m.Key(r)
 	if !ok {
 		return
@@ -137,7 +144,7 @@ func (m *Memo) fill(r *http.Request, gen uint64, s *session.Session, u store.Use
 			break
 		}
 	}
-	m.entries[d] = memoEntry{key: key, user: u, groups: groups, until: until}
+	m.entries[d] = memoEntry{key: key, user: u, sub: sub, enrolled: enrolled, until: until}
 	m.byKey[key] = d
 	if m.byUser[u.ID] == nil {
 		m.byUser[u.ID] = map[digest]bool{}

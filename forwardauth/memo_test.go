@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcullis/portcullis/policy"
 	"github.com/portcullis/portcullis/session"
 	"github.com/portcullis/portcullis/store"
 )
@@ -61,12 +62,12 @@ func withCookie(value string) *http.Request {
 // put fills the copy of the session the cookie value names.
 func (m *Memo) put(cookie string, userID int64, groups ...string) {
 	r := withCookie(cookie)
-	_, gen, _ := m.lookup(r)
-	m.fill(r, gen, &session.Session{}, store.User{ID: userID}, groups)
+	_, gen, _ := m.lookup(r, false)
+	m.fill(r, gen, &session.Session{}, store.User{ID: userID}, policy.Subject{Groups: groups}, false)
 }
 
 func (m *Memo) has(cookie string) bool {
-	_, _, ok := m.lookup(withCookie(cookie))
+	_, _, ok := m.lookup(withCookie(cookie), false)
 	return ok
 }
 
@@ -77,8 +78,8 @@ func TestMemoKeepsWhatItRead(t *testing.T) {
 		t.Fatal("an empty memo has a copy")
 	}
 	m.put("a", 1, "staff")
-	e, _, ok := m.lookup(withCookie("a"))
-	if !ok || e.user.ID != 1 || !slices.Equal(e.groups, []string{"staff"}) {
+	e, _, ok := m.lookup(withCookie("a"), false)
+	if !ok || e.user.ID != 1 || !slices.Equal(e.sub.Groups, []string{"staff"}) {
 		t.Fatalf("lookup = %+v, %v", e, ok)
 	}
 	c.trusted = false
@@ -107,9 +108,9 @@ func TestMemoFillAfterInvalidation(t *testing.T) {
 	var c memoClock
 	m := newTestMemo(&c)
 	r := withCookie("a")
-	_, gen, _ := m.lookup(r)
+	_, gen, _ := m.lookup(r, false)
 	m.Invalidate(session.RecordTopic("s:other"))
-	m.fill(r, gen, &session.Session{}, store.User{ID: 1}, nil)
+	m.fill(r, gen, &session.Session{}, store.User{ID: 1}, policy.Subject{}, false)
 	if m.has("a") {
 		t.Error("a read older than an invalidation was kept")
 	}
@@ -195,5 +196,27 @@ func TestMemoOneCopyPerSession(t *testing.T) {
 	}
 	if m.has("") || m.has("unknown") {
 		t.Error("a cookie never seen found a copy")
+	}
+}
+
+// TestMemoEnrolledFactors: a copy made for a one_factor rule does not know
+// the user's enrolled factors, so a two_factor rule reads them and keeps
+// them; a one_factor rule uses either copy.
+func TestMemoEnrolledFactors(t *testing.T) {
+	var c memoClock
+	m := newTestMemo(&c)
+	m.put("a", 1, "staff")
+	if _, _, ok := m.lookup(withCookie("a"), true); ok {
+		t.Fatal("a one_factor copy answered a two_factor rule")
+	}
+	r := withCookie("a")
+	_, gen, _ := m.lookup(r, true)
+	m.fill(r, gen, &session.Session{}, store.User{ID: 1}, policy.Subject{Groups: []string{"staff"}, Enrolled: []string{"totp"}}, true)
+	e, _, ok := m.lookup(withCookie("a"), true)
+	if !ok || !slices.Equal(e.sub.Enrolled, []string{"totp"}) {
+		t.Fatalf("a two_factor copy: %+v, %v", e, ok)
+	}
+	if !m.has("a") {
+		t.Error("a two_factor copy did not answer a one_factor rule")
 	}
 }

@@ -201,8 +201,14 @@ func (h *Handler) Decide(ctx context.Context, u store.User, s *session.Session, 
 	if err != nil {
 		return policy.Decision{}, sub, err
 	}
+	return h.Judge(sub, req), sub, nil
+}
+
+// Judge runs the policy for req against sub, as Decide does once it has
+// read sub: for a caller that keeps subjects (forward auth's memo).
+func (h *Handler) Judge(sub policy.Subject, req policy.Requirement) policy.Decision {
 	req.EnrolOnFirstUse = h.EnrolOnFirstUse
-	return policy.Decide(req, sub, h.NowTime()), sub, nil
+	return policy.Decide(req, sub, h.NowTime())
 }
 
 // StepUpURL is the local URL that runs the step-up d asks for and then

@@ -69,7 +69,7 @@ func OpenStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
 
 // OpenAdminStore opens the configured directory store for an admin command
 // (the CLI). With Redis sessions and forward_auth.cache on, its writes to
-// users, groups and memberships are announced to the running nodes, so
+// users, groups, memberships and enrolments are announced to the running nodes, so
 // that a user disabled from the command line is refused on the very next
 // request: the connection to Redis is made at the first such write, and a
 // failure to announce is logged.
@@ -194,9 +194,9 @@ type directoryHook interface {
 
 var _ directoryHook = (*sqlstore.DB)(nil)
 
-// announceDirectory has st announce on bus every write to users, groups
-// and memberships. A store without the hook gets none, so the memo is
-// refused for it (openSessions).
+// announceDirectory has st announce on bus every write to users, groups,
+// memberships and enrolments. A store without the hook gets none, so the
+// memo is refused for it (openSessions).
 func announceDirectory(st store.Store, bus *sessionredis.Bus, logger *slog.Logger) bool {
 	h, ok := st.(directoryHook)
 	if ok {

@@ -36,13 +36,14 @@
 //     indexes' pages to the WAL, and a busy server's audit events then
 //     share those writes. Each call still returns once its own event is
 //     committed, with its own error. PostgreSQL groups commits itself.
-//   - Writes that change a user, a group or a membership run the hook set
-//     with OnDirectoryChange once they are committed (a transaction, after
-//     its commit), outside the write lock, so that copies of users and
-//     groups kept in memory (forward auth's memo) can be dropped: with the
-//     users concerned, or none for a change to a group itself. Creating a
-//     user or a group does not run it: no copy of what did not exist can
-//     be held. Audit events, credentials, apps and the rest do not either.
+//   - Writes that change a user, a group, a membership or an enrolment (a
+//     second factor) run the hook set with OnDirectoryChange once they are
+//     committed (a transaction, after its commit), outside the write lock,
+//     so that copies kept in memory (forward auth's memo) can be dropped:
+//     with the users concerned, or none for a change to a group itself.
+//     Creating a user or a group does not run it: no copy of what did not
+//     exist can be held. Audit events, credentials, apps and the rest do
+//     not either.
 //   - A failed call inside InTx undoes only itself and leaves the
 //     transaction usable, so that a caller can handle ErrConflict and go on.
 //     PostgreSQL aborts a transaction on any error, so there (Flavor
@@ -74,10 +75,11 @@ type DB struct {
 }
 
 // OnDirectoryChange has fn run after every committed write that changes a
-// user, a group or a membership (a transaction: once, after its commit, if
-// it made any), once the write lock is released: the hook with which nodes
-// that keep users and groups in memory hear of the change (forward auth's
-// memo). users are the users whose record or memberships changed; nil
+// user, a group, a membership or an enrolment (a transaction: once, after
+// its commit, if it made any), once the write lock is released: the hook
+// with which nodes that keep users, groups and factors in memory hear of
+// the change (forward auth's memo). users are the users whose record,
+// memberships or enrolments changed; nil
 // means a group itself changed (renamed, deleted), which concerns all its
 // members. Set it before the store is used.
 func (d *DB) OnDirectoryChange(fn func(ctx context.Context, users []int64)) { d.onDirectory = fn }

@@ -56,8 +56,9 @@ func (h *hooked) expect(t *testing.T, what string, step func() error, want ...[]
 	}
 }
 
-// TestDirectoryHook: every committed write to users, groups or memberships
-// runs the hook once, after the commit (a transaction once, at its end);
+// TestDirectoryHook: every committed write to users, groups, memberships or
+// enrolments runs the hook once, after the commit (a transaction once, at
+// its end), with the users concerned (none for a group itself);
 // creating users and groups, other tables, failed writes and rolled-back
 // transactions do not.
 func TestDirectoryHook(t *testing.T) {
@@ -140,6 +141,22 @@ func TestDirectoryHook(t *testing.T) {
 			if len(h.calls) != before {
 				t.Error("a failed write ran the hook")
 			}
+
+			e := store.Enrolment{UserID: other.ID, Factor: "totp", Name: "phone", Confirmed: true}
+			h.expect(t, "CreateEnrolment", func() error { return h.CreateEnrolment(ctx, &e) }, []int64{other.ID})
+			e.Name = "old phone"
+			h.expect(t, "UpdateEnrolment", func() error { return h.UpdateEnrolment(ctx, e) }, []int64{other.ID})
+			h.expect(t, "DeleteEnrolment", func() error { return h.DeleteEnrolment(ctx, e.ID) }, []int64{other.ID})
+			if err := h.DeleteEnrolment(ctx, e.ID); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("DeleteEnrolment of a deleted enrolment = %v, want ErrNotFound", err)
+			}
+			if err := h.UpdateEnrolment(ctx, e); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("UpdateEnrolment of a deleted enrolment = %v, want ErrNotFound", err)
+			}
+			h.expect(t, "CreateEnrolment", func() error { return h.CreateEnrolment(ctx, &e) }, []int64{other.ID})
+			h.expect(t, "DeleteUserEnrolments", func() error { _, err := h.DeleteUserEnrolments(ctx, other.ID); return err },
+				[]int64{other.ID})
+			h.expect(t, "DeleteUserEnrolments of none", func() error { _, err := h.DeleteUserEnrolments(ctx, other.ID); return err })
 
 			h.expect(t, "DeleteGroup", func() error { return h.DeleteGroup(ctx, g.ID) }, everyone)
 			h.expect(t, "DeleteUser", func() error { return h.DeleteUser(ctx, u.ID) }, []int64{u.ID})

@@ -39,7 +39,7 @@ func (c *conn) CreateEnrolment(ctx context.Context, e *store.Enrolment) error {
 		return err
 	}
 	*e = n
-	return nil
+	return c.usersChanged(ctx, nil, n.UserID)
 }
 
 // Enrolment returns the enrolment with that ID.
@@ -63,16 +63,27 @@ func (c *conn) UserEnrolments(ctx context.Context, userID int64) ([]store.Enrolm
 // of the enrolment with e.ID; its user and CreatedAt never change.
 func (c *conn) UpdateEnrolment(ctx context.Context, e store.Enrolment) error {
 	n := normEnrolment(e)
-	return c.execOne(ctx, fmt.Sprintf("update enrolment %d", n.ID),
+	return c.enrolmentWrite(ctx, fmt.Sprintf("update enrolment %d", n.ID),
 		`UPDATE enrolments SET factor = ?, name = ?, data = ?, confirmed = ?, last_used_at = ?
-		WHERE id = ?`,
+		WHERE id = ? RETURNING user_id`,
 		n.Factor, n.Name, bytesArg(n.Data), n.Confirmed, timeArg(n.LastUsedAt), n.ID)
 }
 
 // DeleteEnrolment removes an enrolment.
 func (c *conn) DeleteEnrolment(ctx context.Context, id int64) error {
-	return c.execOne(ctx, fmt.Sprintf("delete enrolment %d", id),
-		`DELETE FROM enrolments WHERE id = ?`, id)
+	return c.enrolmentWrite(ctx, fmt.Sprintf("delete enrolment %d", id),
+		`DELETE FROM enrolments WHERE id = ? RETURNING user_id`, id)
+}
+
+// enrolmentWrite runs a statement on one enrolment that returns its user,
+// ErrNotFound when there is none, and notes the change to that user.
+func (c *conn) enrolmentWrite(ctx context.Context, op, query string, args ...any) error {
+	var userID int64
+	err := c.write(ctx, func() error { return c.queryRow(ctx, query, args...).Scan(&userID) })
+	if err != nil {
+		return c.fail(op, err)
+	}
+	return c.usersChanged(ctx, nil, userID)
 }
 
 // DeleteUserEnrolments removes all of a user's enrolments and returns how
@@ -87,7 +98,10 @@ func (c *conn) DeleteUserEnrolments(ctx context.Context, userID int64) (int, err
 	if err != nil {
 		return 0, c.fail(op, err)
 	}
-	return int(n), nil
+	if n == 0 {
+		return 0, nil
+	}
+	return int(n), c.usersChanged(ctx, nil, userID)
 }
 
 // EnrolledFactors returns the distinct factors of each user's confirmed
