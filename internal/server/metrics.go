@@ -27,7 +27,7 @@ func observeMemo(reg prometheus.Registerer, memo *forwardauth.Memo, trusted func
 	for _, result := range []string{"hit", "miss"} {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name:        "portcullis_forward_auth_memo_total",
-			Help:        "one_factor forward-auth decisions answered from the node's memo (hit) or from the backends (miss).",
+			Help:        "Forward-auth decisions answered from the node's memo (hit) or from the backends (miss).",
 			ConstLabels: prometheus.Labels{"result": result},
 		}, func() float64 {
 			hits, misses := memo.Stats()
