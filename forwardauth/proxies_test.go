@@ -157,12 +157,13 @@ var proxies = []struct {
 
 // TestBehindProxies runs the browser's whole story through each proxy:
 // sign-in with MFA, the app seeing who it is, a group rule, logout and a
-// disabled user. Sessions are in Redis, so one_factor requests are
-// answered from the memo, and logout and disabling must reach it.
+// disabled user. With the tests' Redis (always in CI) sessions are in
+// Redis, so requests are answered from the memo, and a step-up, logout and
+// disabling must reach it; without, in memory.
 func TestBehindProxies(t *testing.T) {
 	for _, p := range proxies {
 		t.Run(p.name, func(t *testing.T) {
-			st := newStack(t, testenv.RedisSessions(t))
+			st := newStack(t, testenv.RedisSessionsIfSet(t))
 			st.journey(t, p.start(t, st))
 		})
 	}

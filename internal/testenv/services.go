@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -55,6 +56,17 @@ func withPrefix(t testing.TB, redisURL, prefix string) string {
 	q.Set("prefix", prefix)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// RedisSessionsIfSet is RedisSessions when GATEWAY_TEST_REDIS_URL is set
+// (always in CI), and changes nothing otherwise: for tests that hold with
+// either backend and should not skip without Redis.
+func RedisSessionsIfSet(t testing.TB) Option {
+	t.Helper()
+	if os.Getenv("GATEWAY_TEST_REDIS_URL") == "" {
+		return func(*config.Config) {}
+	}
+	return RedisSessions(t)
 }
 
 // RedisSessions keeps the node's sessions in the test Redis
