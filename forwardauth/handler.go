@@ -197,10 +197,12 @@ func (h *Handler) setIdentity(hd http.Header, v verdict) {
 	if v.user.ID == 0 {
 		return
 	}
-	hd.Set(h.Headers.User, clean(v.user.Email))
-	hd.Set(h.Headers.Email, clean(v.user.Email))
-	hd.Set(h.Headers.Name, clean(v.user.Name))
-	hd.Set(h.Headers.Groups, clean(strings.Join(v.groups, ",")))
+	email := clean(v.user.Email)
+	// One array for the four values: a header's value is a slice of it.
+	vals := [...]string{email, email, clean(v.user.Name), clean(strings.Join(v.groups, ","))}
+	for i, name := range []string{h.Headers.User, h.Headers.Email, h.Headers.Name, h.Headers.Groups} {
+		hd[http.CanonicalHeaderKey(name)] = vals[i : i+1 : i+1]
+	}
 }
 
 // answerIdentity writes the identity headers into an answer to a proxy. A

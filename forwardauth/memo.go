@@ -63,6 +63,13 @@ type Memo struct {
 // digest is the SHA-256 of a session cookie's value.
 type digest [sha256.Size]byte
 
+// digestOf hashes a cookie's value, copying it to the stack rather than
+// the heap when it is of a session cookie's size.
+func digestOf(cookie string) digest {
+	var buf [256]byte
+	return sha256.Sum256(append(buf[:0], cookie...))
+}
+
 // memoEntry is the copy kept for one session.
 type memoEntry struct {
 	key  string // the session's storage key
@@ -91,9 +98,10 @@ func (m *Memo) Stats() (hits, misses int64) { return m.hits.Load(), m.misses.Loa
 // generation a copy read from now on must be filled at.
 func (m *Memo) lookup(r *http.Request, enrolled bool) (e memoEntry, gen uint64, ok bool) {
 	cookie, found := m.Cookie(r)
+	d := digestOf(cookie)
 	m.mu.RLock()
 	if found {
-		e, ok = m.entries[sha256.Sum256([]byte(cookie))]
+		e, ok = m.entries[d]
 	}
 	gen = m.gen
 	m.mu.RUnlock()
@@ -113,7 +121,7 @@ func (m *Memo) fill(r *http.Request, gen uint64, s *session.Session, u store.Use
 	if !ok {
 		return
 	}
-	d := sha256.Sum256([]byte(cookie))
+	d := digestOf(cookie)
 	ttl := m.TTL
 	if ttl <= 0 {
 		ttl = DefaultMemoTTL

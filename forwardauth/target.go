@@ -37,10 +37,10 @@ func fromNginx(r *http.Request) (Target, error) {
 		return Target{}, errUntrusted
 	}
 	method := methodOr(r.Header.Get("X-Original-Method"))
-	if raw := r.Header.Get("X-Original-URL"); raw != "" {
+	if raw := r.Header.Get("X-Original-Url"); raw != "" {
 		return parseTarget(method, raw)
 	}
-	uri := r.Header.Get("X-Original-URI")
+	uri := r.Header.Get("X-Original-Uri")
 	if uri == "" {
 		return Target{}, errNoTarget
 	}

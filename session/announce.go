@@ -110,12 +110,20 @@ func (m *Manager) Key(r *http.Request) (key, cookie string, ok bool) {
 // same record: Key picks the first valid cookie, and the value was valid.
 // Checking the value again could only find it expired, and the cookie
 // outlives the session's absolute deadline (Stable).
+//
+// It reads the Cookie headers itself, without net/http's parsing and its
+// allocations: a value net/http would unquote or skip as malformed is
+// returned as it is, and simply matches no copy.
 func (m *Manager) FirstCookie(r *http.Request) (string, bool) {
-	c, err := r.Cookie(m.name)
-	if err != nil {
-		return "", false
+	for _, line := range r.Header["Cookie"] {
+		for part := range strings.SplitSeq(line, ";") {
+			name, value, ok := strings.Cut(strings.TrimSpace(part), "=")
+			if ok && name == m.name {
+				return value, true
+			}
+		}
 	}
-	return c.Value, true
+	return "", false
 }
 
 // Stable returns until when Load would return s as it is without writing:

@@ -63,7 +63,12 @@ func unmapPrefix(p netip.Prefix) netip.Prefix {
 func ResolveClientIP(trusted []netip.Prefix) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c := client{addr: clientAddr(r, trusted), viaProxy: isTrusted(peerAddr(r), trusted)}
+			peer := peerAddr(r)
+			viaProxy := isTrusted(peer, trusted)
+			c := client{addr: peer, viaProxy: viaProxy}
+			if viaProxy {
+				c.addr = forwardedAddr(r, peer, trusted)
+			}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientIPKey{}, c)))
 		})
 	}
@@ -106,16 +111,17 @@ func FromTrustedProxy(r *http.Request) bool {
 	return ok && c.viaProxy
 }
 
-func clientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
-	peer := peerAddr(r)
-	if !isTrusted(peer, trusted) {
-		return peer
-	}
+// forwardedAddr is the client's address of a request whose peer is a
+// trusted proxy: X-Forwarded-For, else X-Real-IP, else the peer. Header
+// names are written canonically, which spares Get a copy.
+func forwardedAddr(r *http.Request, peer netip.Addr, trusted []netip.Prefix) netip.Addr {
 	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
 		return fromForwardedFor(xff, peer, trusted)
 	}
-	if a, ok := parseHop(r.Header.Get("X-Real-IP")); ok {
-		return a
+	if v := r.Header.Get("X-Real-Ip"); v != "" {
+		if a, ok := parseHop(v); ok {
+			return a
+		}
 	}
 	return peer
 }
