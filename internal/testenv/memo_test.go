@@ -191,3 +191,44 @@ func TestForwardAuthMemoUnderLoad(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardAuthMemoAcrossRedisRestart stops the session backend under a
+// node that answers a session from memory: 503 once the node has seen the
+// connection close; when Redis returns (empty), the old session is gone,
+// and a new one is answered from memory again once the bus has
+// resubscribed.
+func TestForwardAuthMemoAcrossRedisRestart(t *testing.T) {
+	rds := testenv.StartPrivateRedis(t)
+	env := testenv.Start(t, memoRule, func(c *config.Config) {
+		c.Sessions.Store = "redis"
+		c.Sessions.RedisURL = rds.URL()
+	})
+	node := env.Nodes[0]
+	ctx := context.Background()
+	u := env.AddUser(t, "ray@example.com", "ray's long password")
+	staff := store.Group{Name: "staff"}
+	if err := node.Server.Store.CreateGroup(ctx, &staff); err != nil {
+		t.Fatal(err)
+	}
+	if err := node.Server.Store.AddMember(ctx, staff.ID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	c := testenv.NewClient(t)
+	wantRedirect(t, c.Login(node, "ray@example.com", "ray's long password"), "/")
+	ask := func() int { return forwardAuth(c, node, "app.test", "/x").StatusCode }
+	node.WantMemoHit(t, ask, nil)
+
+	rds.Stop()
+	node.WaitMemo(t, false)
+	if got := ask(); got != http.StatusServiceUnavailable {
+		t.Fatalf("with Redis down, /auth/forward = %d, want 503", got)
+	}
+
+	rds.Start()
+	node.WaitMemo(t, true)
+	if got := ask(); got != http.StatusFound {
+		t.Fatalf("after Redis came back empty, the old session's /auth/forward = %d, want 302", got)
+	}
+	wantRedirect(t, c.Login(node, "ray@example.com", "ray's long password"), "/")
+	node.WantMemoHit(t, ask, nil)
+}
