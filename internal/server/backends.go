@@ -134,13 +134,25 @@ func OpenSessionStore(ctx context.Context, cfg *config.Config, logger *slog.Logg
 	if !cfg.ForwardAuth.Cache {
 		return st, nil
 	}
-	bus, err := st.Bus(ctx, sessionredis.BusOptions{Logger: logger})
+	bus, err := startBus(ctx, st, sessionredis.BusOptions{Logger: logger})
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("session store: %w", err)
 	}
 	announce := announcer(bus, logger)
 	return &busStore{Store: session.Announcing(st, announce), announce: announce, bus: bus, st: st}, nil
+}
+
+// busStartTimeout bounds the wait for the bus's subscription, so that a
+// Redis that answered the store's ping and then went away fails start-up
+// instead of hanging it.
+const busStartTimeout = 5 * time.Second
+
+// startBus starts a bus on st, waiting at most busStartTimeout.
+func startBus(ctx context.Context, st *sessionredis.Store, o sessionredis.BusOptions) (*sessionredis.Bus, error) {
+	ctx, cancel := context.WithTimeout(ctx, busStartTimeout)
+	defer cancel()
+	return st.Bus(ctx, o)
 }
 
 // busStore is a session store that announces its writes on a bus of its
@@ -252,7 +264,7 @@ func (s *Server) openSessions(ctx context.Context) error {
 // announces its directory writes on the same bus.
 func (s *Server) openBus(ctx context.Context, rs *sessionredis.Store) (session.Store, error) {
 	memo := &forwardauth.Memo{Now: s.now}
-	bus, err := rs.Bus(ctx, sessionredis.BusOptions{Handle: memo.Invalidate, Logger: s.Logger})
+	bus, err := startBus(ctx, rs, sessionredis.BusOptions{Handle: memo.Invalidate, Logger: s.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("session bus: %w", err)
 	}
